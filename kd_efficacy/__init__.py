@@ -1,4 +1,5 @@
-"""kd_efficacy: reproducible studies of *On the Efficacy of Knowledge Distillation* (Cho & Hariharan, 2019).
+"""kd_efficacy: reproducible studies of *On the Efficacy of Knowledge Distillation*
+(Cho & Hariharan, ICCV 2019).
 
 Importing the package is cheap: TensorFlow and Keras are imported by the modules that need them.
 """

@@ -1,0 +1,144 @@
+"""Callbacks that make a run a study's building block.
+
+Epoch numbers in files and configs are 1-based: "epoch 5" is the state after five epochs, which
+is what a user means by "the teacher at epoch 5". Keras passes 0-based indices to callbacks.
+
+- ``KDSchedule``: ESKD, switches the KD term off from ``stop_kd_epoch`` on (CE weight to 1).
+- ``TeacherSnapshots``: keeps the student's weights after chosen epochs, the last epoch and the
+  best epoch, so early-stopped teachers come from one training run.
+- ``RunRecorder``: one ``metrics.jsonl`` line per epoch (learning rate, train and validation
+  terms); it also tracks the best epoch.
+- ``RunCheckpoint``: resumable state at every epoch end (see ``checkpoint.py``).
+- ``StopOnNonFinite``: stops at the first NaN/Inf loss, naming epoch and step.
+"""
+
+import math
+import os
+import time
+
+import keras
+
+from kd_efficacy import atomic_io, checkpoint
+
+SNAPSHOT_SUFFIX = ".weights.h5"
+
+
+def snapshot_path(snapshot_dir, which):
+    """``which`` is 'last', 'best' or a 1-based epoch number."""
+    name = f"epoch_{int(which):04d}" if str(which).isdigit() else str(which)
+    return os.path.join(snapshot_dir, name + SNAPSHOT_SUFFIX)
+
+
+def snapshot_epochs(snapshot_dir):
+    """The epoch numbers that have a snapshot in ``snapshot_dir``."""
+    if not os.path.isdir(snapshot_dir):
+        return []
+    names = [n[len("epoch_") : -len(SNAPSHOT_SUFFIX)] for n in os.listdir(snapshot_dir)]
+    return sorted(int(n) for n in names if n.isdigit())
+
+
+def save_weights_atomically(model, path):
+    with atomic_io.replacing(path, suffix=SNAPSHOT_SUFFIX) as tmp:
+        model.save_weights(tmp)
+
+
+class KDSchedule(keras.callbacks.Callback):
+    """Early-stopped KD (ESKD): from 1-based epoch ``stop_kd_epoch + 1`` on, KD weight 0, CE 1.
+
+    The weights are variables of the Distiller, so the change reaches the compiled step; it is
+    reapplied at every epoch start, so a resumed run is in the right phase too.
+    """
+
+    def __init__(self, stop_kd_epoch):
+        super().__init__()
+        self.stop_kd_epoch = stop_kd_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.stop_kd_epoch is not None and epoch >= self.stop_kd_epoch:
+            self.model.kd_weight.assign(0.0)
+            self.model.ce_weight.assign(1.0)
+
+
+class TeacherSnapshots(keras.callbacks.Callback):
+    """Saves the student after chosen 1-based epochs, plus 'last' and 'best' (by ``monitor``)."""
+
+    def __init__(self, snapshot_dir, epochs=(), monitor="val_accuracy", best_so_far=-math.inf):
+        super().__init__()
+        self.snapshot_dir = snapshot_dir
+        self.epochs = {int(e) for e in epochs}
+        self.monitor = monitor
+        self.best = best_so_far
+
+    def on_epoch_end(self, epoch, logs=None):
+        student = self.model.student
+        if epoch + 1 in self.epochs:
+            save_weights_atomically(student, snapshot_path(self.snapshot_dir, epoch + 1))
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value > self.best:
+            self.best = value
+            save_weights_atomically(student, snapshot_path(self.snapshot_dir, "best"))
+
+    def on_train_end(self, logs=None):
+        save_weights_atomically(self.model.student, snapshot_path(self.snapshot_dir, "last"))
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Appends one JSON line per epoch to ``metrics.jsonl``: the run's machine-readable history."""
+
+    def __init__(self, path, extra_metrics=None):
+        super().__init__()
+        self.path = path
+        # Called at epoch end with (epoch, logs); returns more metrics (e.g. train-set mimicry).
+        self.extra_metrics = extra_metrics
+        self._epoch_start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, "lr": _current_lr(self.model.optimizer)}
+        row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        if self.extra_metrics:
+            row.update(self.extra_metrics(epoch, logs))
+        row["kd_weight"] = float(self.model.kd_weight.numpy())
+        row["epoch_seconds"] = time.time() - self._epoch_start
+        atomic_io.append_json_line(self.path, row)
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Writes the resumable state after every epoch (1-based count of finished epochs)."""
+
+    def __init__(self, checkpoint_dir):
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        checkpoint.save(self.checkpoint_dir, self.model, epoch + 1)
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training diverged; the message names the epoch and step."""
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Raises at the first non-finite loss, before a NaN reaches a checkpoint."""
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLoss(
+                f"loss became {float(loss)} at epoch {self._epoch}, step {batch + 1}; "
+                "lower BASE_LR or check the data"
+            )
+
+
+def _current_lr(optimizer):
+    lr = optimizer.learning_rate
+    return float(lr.numpy() if hasattr(lr, "numpy") else lr)

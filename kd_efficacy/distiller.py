@@ -1,0 +1,149 @@
+"""Distiller: a keras.Model that trains a student against frozen teachers with the KD loss.
+
+    total = CE_WEIGHT · CE(labels, student) + KD_WEIGHT · T² · KL(teacher ‖ student)
+
+Training from scratch is the same model with no teacher. ``fit()`` stays the only training loop:
+distribution, callbacks and progress bars come from Keras.
+
+Design choices that the tests pin:
+- Teachers are called with ``training=False`` on the *same augmented batch* as the student and
+  are held outside Keras' tracking, so ``distiller.weights``, checkpoints and exports hold the
+  student (and the loss weights) only.
+- CE and KD weights are non-trainable variables: a Python float would be frozen into the
+  compiled step, a variable lets ``KDSchedule`` switch KD off mid-training (ESKD).
+- Per-example losses are reduced over the global batch (``losses.global_mean``).
+- Weight decay is an L2 loss whose gradient is wd · w (PyTorch SGD's coupled L2, the KD
+  literature's recipe), so it composes with loss scaling under mixed float16.
+"""
+
+import keras
+import tensorflow as tf
+
+from kd_efficacy import losses
+
+
+class _Untracked:
+    """Holds teachers out of Keras/TF tracking so they never enter weights or checkpoints."""
+
+    def __init__(self, models):
+        self.models = tuple(models)
+
+
+class Distiller(keras.Model):
+    """Student + frozen teachers; ``call`` returns the student's logits."""
+
+    def __init__(
+        self,
+        student,
+        teachers=(),
+        *,
+        temperature=4.0,
+        ce_weight=1.0,
+        kd_weight=0.0,
+        weight_decay=0.0,
+        num_classes=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.student = student
+        for teacher in teachers:
+            teacher.trainable = False
+        self._teachers = _Untracked(teachers)
+        self.temperature = float(temperature)
+        self.weight_decay = float(weight_decay)
+        self.ce_weight = self.add_weight(
+            name="ce_weight",
+            shape=(),
+            initializer=keras.initializers.Constant(ce_weight),
+            trainable=False,
+        )
+        self.kd_weight = self.add_weight(
+            name="kd_weight",
+            shape=(),
+            initializer=keras.initializers.Constant(kd_weight),
+            trainable=False,
+        )
+        num_classes = num_classes or student.output_shape[-1]
+        self._trackers = {
+            "loss": keras.metrics.Mean(name="loss"),
+            "ce": keras.metrics.Mean(name="ce"),
+            "accuracy": keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        }
+        if num_classes > 5:
+            self._trackers["top5"] = keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")
+        if self.teachers:
+            self._trackers["kd"] = keras.metrics.Mean(name="kd")
+            self._trackers["agreement"] = keras.metrics.Mean(name="agreement")
+
+    @property
+    def teachers(self):
+        return self._teachers.models
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def call(self, images, training=False):
+        return self.student(images, training=training)
+
+    def _teacher_probs(self, images):
+        logits = [teacher(images, training=False) for teacher in self.teachers]
+        return tf.stop_gradient(losses.teacher_probabilities(logits, self.temperature))
+
+    def _terms(self, images, labels, student_logits, teacher_probs):
+        """Per-example loss terms and metric updates shared by train and test steps."""
+        ce = losses.cross_entropy(labels, student_logits)
+        total = self.ce_weight * ce
+        if teacher_probs is not None:
+            kd = losses.kd_term(teacher_probs, student_logits, self.temperature)
+            total += self.kd_weight * kd
+            self._trackers["kd"].update_state(kd)
+            self._trackers["agreement"].update_state(
+                losses.agreement(teacher_probs, student_logits)
+            )
+        self._trackers["ce"].update_state(ce)
+        self._trackers["loss"].update_state(total)
+        probs = tf.cast(student_logits, tf.float32)
+        self._trackers["accuracy"].update_state(labels, probs)
+        if "top5" in self._trackers:
+            self._trackers["top5"].update_state(labels, probs)
+        return total
+
+    def _teacher_probs_for(self, data):
+        """Teacher probabilities: precomputed logits (3rd element) or a teacher forward pass."""
+        if len(data) == 3 and data[2] is not None:
+            return losses.teacher_probabilities(data[2], self.temperature)
+        return self._teacher_probs(data[0]) if self.teachers else None
+
+    def _regularization(self, variables):
+        """Weight decay and model-declared losses, divided by the replica count.
+
+        Replica gradients are summed, and these terms are not per example, so each replica
+        contributes its share. The L2 term's gradient is weight_decay · w: PyTorch SGD's coupled
+        weight decay, which the KD literature's recipes assume.
+        """
+        terms = list(self.student.losses)
+        if self.weight_decay:
+            terms.append(self.weight_decay * tf.add_n([tf.nn.l2_loss(v) for v in variables]))
+        if not terms:
+            return 0.0
+        return tf.add_n(terms) / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def train_step(self, data):
+        images, labels = data[0], data[1]
+        teacher_probs = self._teacher_probs_for(data)
+        variables = self.student.trainable_variables
+        with tf.GradientTape() as tape:
+            student_logits = self.student(images, training=True)
+            per_example = self._terms(images, labels, student_logits, teacher_probs)
+            loss = losses.global_mean(per_example) + self._regularization(variables)
+            loss = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def test_step(self, data):
+        images, labels = data[0], data[1]
+        student_logits = self.student(images, training=False)
+        self._terms(images, labels, student_logits, self._teacher_probs_for(data))
+        return {name: tracker.result() for name, tracker in self._trackers.items()}

@@ -1,0 +1,110 @@
+"""The one gin root: ``experiment``. Everything a run needs flows from its bindings.
+
+It picks the strategy and precision, seeds, writes ``config.gin`` before any work (refusing a
+model_dir that holds another experiment), calls the task (a run or a study) and writes
+``operative_config.gin`` and its TensorBoard text summary at the end.
+"""
+
+import os
+
+import gin
+import keras
+import tensorflow as tf
+
+from kd_efficacy import atomic_io, distribute
+from kd_efficacy.context import RunContext
+from kd_efficacy.errors import ConfigError
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+CONFIG_GIN = "config.gin"
+OPERATIVE_GIN = "operative_config.gin"
+# Bindings that say where or how verbosely to run, not what to run.
+_NOT_IDENTITY = ("experiment.model_dir", "experiment.verbose", "experiment.only_run")
+
+
+@gin.configurable("experiment")
+def run(
+    model_dir=gin.REQUIRED,
+    task=gin.REQUIRED,
+    seed=0,
+    deterministic=False,
+    strategy="auto",
+    precision="float32",
+    jit_compile="auto",
+    verbose=2,
+):
+    """Runs ``task(ctx)`` in ``model_dir``; ``task`` is ``@train``, ``@distill`` or a study."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown PRECISION {precision!r}; use one of {PRECISIONS}")
+    gpus = tf.config.list_physical_devices("GPU")
+    if precision == "mixed_float16" and not gpus:
+        raise ConfigError(
+            "PRECISION 'mixed_float16' needs a GPU and none is visible; use 'float32' on CPU"
+        )
+    if jit_compile == "auto":
+        jit_compile = bool(gpus)  # XLA measured slower on CPU (see BENCHMARKS.md)
+    strategy_obj = distribute.make_strategy(strategy)
+    _claim_config(model_dir, gin.config_str())
+    keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    ctx = RunContext(
+        model_dir=model_dir,
+        seed=seed,
+        strategy=strategy_obj,
+        precision=precision,
+        jit_compile=bool(jit_compile),
+        is_chief=distribute.is_chief(strategy_obj),
+        verbose=verbose,
+    )
+    result = task(ctx)
+    _write_operative_config(model_dir)
+    return result
+
+
+def bindings(config_text):
+    """``{'name.param': 'value'}`` from gin config text (continuation lines joined)."""
+    entries, current = {}, None
+    for line in config_text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and current:
+            entries[current] += " " + line.strip()
+        elif "=" in line:
+            current, value = (part.strip() for part in line.split("=", 1))
+            entries[current] = value
+    return {k: v for k, v in entries.items() if k not in _NOT_IDENTITY}
+
+
+def _claim_config(model_dir, config_text):
+    """Writes config.gin; refuses a model_dir whose config.gin differs, naming the bindings."""
+    path = os.path.join(model_dir, CONFIG_GIN)
+    if os.path.exists(path):
+        with open(path) as f:
+            old = bindings(f.read())
+        new = bindings(config_text)
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if changed:
+            detail = "; ".join(
+                f"{k}: {old.get(k, '<unset>')} -> {new.get(k, '<unset>')}" for k in changed
+            )
+            raise ConfigError(
+                f"{model_dir} holds another experiment (differs in {detail}); use a new "
+                "--model_dir, or delete that directory to start over"
+            )
+        return
+    from kd_efficacy import run_dir
+
+    run_dir.check_writable(model_dir)
+    atomic_io.write_text(path, config_text)
+
+
+def _write_operative_config(model_dir):
+    text = gin.operative_config_str()
+    atomic_io.write_text(os.path.join(model_dir, OPERATIVE_GIN), text)
+    writer = tf.summary.create_file_writer(os.path.join(model_dir, "logs", "config"))
+    with writer.as_default():
+        markdown = "\n".join("    " + line for line in text.splitlines())
+        tf.summary.text("operative_config", markdown, step=0)
+    writer.close()

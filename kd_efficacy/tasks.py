@@ -1,0 +1,293 @@
+"""The two units every study is built from: ``train`` (from scratch) and ``distill``.
+
+Both describe a run as a spec (plain JSON data: its identity) and hand it to ``execute``, which
+builds data, models, the Distiller and callbacks and calls ``model.fit``, the only training loop.
+Training from scratch is a Distiller without teachers.
+"""
+
+import os
+import time
+
+import gin
+import keras
+import numpy as np
+
+from kd_efficacy import (
+    atomic_io,
+    callbacks,
+    checkpoint,
+    data,
+    export,
+    learning_rate,
+    models,
+    run_dir,
+    teachers,
+)
+from kd_efficacy.distiller import Distiller
+from kd_efficacy.errors import ConfigError
+from kd_efficacy.recipe import Recipe
+
+TEACHER_EPOCHS = ("last", "best")
+
+
+class RunFailed(RuntimeError):
+    """A run stopped for a reason recorded in its result.json (e.g. divergence)."""
+
+
+@gin.register
+def train(ctx, model=gin.REQUIRED, recipe=gin.REQUIRED, snapshot_epochs=()):
+    """Trains ``model`` from scratch; keeps snapshots after ``snapshot_epochs`` (1-based)."""
+    spec = train_spec(model, recipe, ctx.seed, snapshot_epochs)
+    return execute(ctx, spec)
+
+
+@gin.register
+def distill(
+    ctx,
+    student=gin.REQUIRED,
+    teacher_dirs=gin.REQUIRED,
+    recipe=gin.REQUIRED,
+    teacher_epoch="last",
+    temperature=4.0,
+    ce_weight=1.0,
+    kd_weight=1.0,
+    stop_kd_epoch=None,
+    snapshot_epochs=(),
+):
+    """Distills ``student`` from the teachers in ``teacher_dirs`` (an ensemble if several)."""
+    spec = distill_spec(
+        ctx.model_dir,
+        student,
+        teacher_dirs,
+        recipe,
+        ctx.seed,
+        teacher_epoch,
+        temperature,
+        ce_weight,
+        kd_weight,
+        stop_kd_epoch,
+        snapshot_epochs,
+    )
+    return execute(ctx, spec)
+
+
+def train_spec(model, recipe, seed, snapshot_epochs=()):
+    _check_recipe(recipe)
+    _check_snapshot_epochs(snapshot_epochs, recipe.epochs)
+    return {
+        "task": "train",
+        "model": model,
+        "recipe": recipe.as_dict(),
+        "seed": int(seed),
+        "snapshot_epochs": sorted(int(e) for e in snapshot_epochs),
+        "teachers": [],
+    }
+
+
+def distill_spec(
+    model_dir,
+    student,
+    teacher_dirs,
+    recipe,
+    seed,
+    teacher_epoch="last",
+    temperature=4.0,
+    ce_weight=1.0,
+    kd_weight=1.0,
+    stop_kd_epoch=None,
+    snapshot_epochs=(),
+):
+    """The spec of a distillation run; every bad value is refused here, before any work."""
+    _check_recipe(recipe)
+    _check_snapshot_epochs(snapshot_epochs, recipe.epochs)
+    if isinstance(teacher_dirs, str):
+        teacher_dirs = [teacher_dirs]
+    if not teacher_dirs:
+        raise ConfigError(
+            "distill needs at least one teacher; set TEACHER_DIR (distill.teacher_dirs)"
+        )
+    if temperature <= 0:
+        raise ConfigError(f"TEMPERATURE must be > 0, got {temperature}")
+    if ce_weight < 0 or kd_weight < 0:
+        raise ConfigError(f"CE_WEIGHT and KD_WEIGHT must be >= 0, got {ce_weight} and {kd_weight}")
+    if str(teacher_epoch) not in TEACHER_EPOCHS and not str(teacher_epoch).isdigit():
+        raise ConfigError(
+            f"TEACHER_EPOCH must be 'last', 'best' or an epoch number, got {teacher_epoch!r}"
+        )
+    if stop_kd_epoch is not None and not 0 < int(stop_kd_epoch) < recipe.epochs:
+        raise ConfigError(
+            f"STOP_KD_EPOCH={stop_kd_epoch} must lie in [1, EPOCHS={recipe.epochs}); "
+            "use None for KD through the whole run"
+        )
+    teacher_specs = []
+    for teacher_dir in teacher_dirs:
+        described = teachers.describe(teacher_dir, teacher_epoch)
+        # Relative to the student's run: a study directory can move or be copied whole.
+        described["dir"] = os.path.relpath(teacher_dir, model_dir)
+        teacher_specs.append(described)
+    return {
+        "task": "distill",
+        "model": student,
+        "recipe": recipe.as_dict(),
+        "seed": int(seed),
+        "snapshot_epochs": sorted(int(e) for e in snapshot_epochs),
+        "teachers": teacher_specs,
+        "temperature": float(temperature),
+        "ce_weight": float(ce_weight),
+        "kd_weight": float(kd_weight),
+        "stop_kd_epoch": None if stop_kd_epoch is None else int(stop_kd_epoch),
+    }
+
+
+def _check_recipe(recipe):
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(f"recipe must be built with @recipe(), got {type(recipe).__name__}")
+
+
+def _check_snapshot_epochs(epochs, total):
+    bad = [e for e in epochs if not 0 < int(e) <= total]
+    if bad:
+        raise ConfigError(f"snapshot_epochs {bad} lie outside [1, EPOCHS={total}]")
+
+
+def execute(ctx, spec):
+    """Runs ``spec`` in ``ctx.model_dir`` following the run-directory contract; returns result."""
+    directory = ctx.model_dir
+    if run_dir.claim(directory, spec):
+        print(f"[kd_efficacy] {directory}: complete run of the same config, nothing to do")
+        return run_dir.read_result(directory)
+    started = time.time()
+    recipe = Recipe(**{**spec["recipe"], "lr_boundaries": tuple(spec["recipe"]["lr_boundaries"])})
+    paths = _paths(directory)
+    finished = checkpoint.finished_epochs(paths["checkpoints"])
+    keras.utils.set_random_seed(spec["seed"])
+    dataset = data.build(
+        recipe.dataset,
+        global_batch_size=recipe.global_batch_size,
+        seed=spec["seed"],
+        initial_epoch=finished,
+        validation_fraction=recipe.validation_fraction,
+        max_train_examples=recipe.max_train_examples,
+        augment=recipe.augment,
+        image_size=recipe.image_size,
+        data_dir=recipe.data_dir,
+    )
+    info = dataset.info
+    teacher_dirs = [os.path.normpath(os.path.join(directory, t["dir"])) for t in spec["teachers"]]
+    for teacher_dir, t in zip(teacher_dirs, spec["teachers"]):
+        teachers.check_compatible(teacher_dir, t["model"], info.num_classes, info.image_shape)
+    with ctx.strategy.scope():
+        student = models.build(
+            spec["model"],
+            input_shape=info.image_shape,
+            num_classes=info.num_classes,
+            mean=info.mean,
+            std=info.std,
+            sync_batchnorm=recipe.sync_batchnorm,
+        )
+        loaded = [teachers.load(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
+        distiller = Distiller(
+            student,
+            loaded,
+            temperature=spec.get("temperature", 1.0),
+            ce_weight=spec.get("ce_weight", 1.0),
+            kd_weight=spec.get("kd_weight", 0.0),
+            weight_decay=recipe.weight_decay,
+            num_classes=info.num_classes,
+        )
+        optimizer = learning_rate.sgd_for(recipe, dataset.steps_per_epoch)
+        if ctx.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        distiller.compile(optimizer=optimizer, jit_compile=ctx.jit_compile)
+        optimizer.build(student.trainable_variables)
+        finished = checkpoint.restore(paths["checkpoints"], distiller)
+    history = _history_until(paths["metrics"], finished)
+    fit_callbacks = _callbacks(distiller, spec, paths, dataset, history, ctx)
+    try:
+        distiller.fit(
+            dataset.train,
+            steps_per_epoch=dataset.steps_per_epoch,
+            epochs=recipe.epochs,
+            initial_epoch=finished,
+            validation_data=dataset.eval,
+            callbacks=fit_callbacks,
+            verbose=ctx.verbose,
+        )
+    except callbacks.NonFiniteLoss as e:
+        run_dir.write_result(directory, spec, "failed", reason=str(e))
+        raise RunFailed(f"{directory}: {e}") from None
+    test = distiller.evaluate(dataset.test, verbose=0, return_dict=True)
+    history = atomic_io.read_json_lines(paths["metrics"])
+    fields = {
+        "task": spec["task"],
+        "model": {
+            "name": spec["model"],
+            "params": int(student.count_params()),
+            "input_shape": list(info.image_shape),
+            "num_classes": info.num_classes,
+            "mean": list(info.mean),
+            "std": list(info.std),
+        },
+        "dataset": info.name,
+        "teachers": spec["teachers"],
+        "seed": spec["seed"],
+        "epochs": recipe.epochs,
+        "last": history[-1] if history else {},
+        "best": _best(history),
+        "test": {k: float(v) for k, v in test.items()},
+        "train_seconds": float(sum(row.get("epoch_seconds", 0.0) for row in history)),
+        "session_seconds": time.time() - started,
+        "replicas": ctx.strategy.num_replicas_in_sync,
+    }
+    if ctx.is_chief:
+        sample = next(iter(dataset.test))[0][:8]
+        error = export.export_student(student, paths["export"], sample, recipe.export_tflite)
+        fields["export"] = {"dir": "export", "max_logit_error": error}
+    return run_dir.write_result(directory, spec, "complete", **fields)
+
+
+def _paths(directory):
+    return {
+        "checkpoints": os.path.join(directory, "checkpoints"),
+        "snapshots": os.path.join(directory, "snapshots"),
+        "logs": os.path.join(directory, "logs"),
+        "metrics": os.path.join(directory, run_dir.METRICS_JSONL),
+        "export": os.path.join(directory, "export"),
+    }
+
+
+def _history_until(metrics_path, finished):
+    """Drops metric lines of epochs after the checkpoint: they will be trained again."""
+    kept = [row for row in atomic_io.read_json_lines(metrics_path) if row["epoch"] <= finished]
+    if os.path.exists(metrics_path):
+        atomic_io.rewrite_json_lines(metrics_path, kept)
+    return kept
+
+
+def _best(history):
+    key = "val_accuracy"
+    rows = [row for row in history if key in row]
+    return max(rows, key=lambda row: row[key]) if rows else {}
+
+
+def _callbacks(distiller, spec, paths, dataset, history, ctx):
+    recipe = spec["recipe"]
+
+    def train_set_metrics(epoch, logs):
+        if not recipe["train_set_metrics"]:
+            return {}
+        clean = distiller.evaluate(dataset.train_eval, verbose=0, return_dict=True)
+        return {f"train_eval_{k}": float(v) for k, v in clean.items()}
+
+    best_so_far = max((row.get("val_accuracy", -np.inf) for row in history), default=-np.inf)
+    chosen = [
+        callbacks.KDSchedule(spec.get("stop_kd_epoch")),
+        callbacks.StopOnNonFinite(),
+        keras.callbacks.TensorBoard(paths["logs"], write_graph=False, update_freq="epoch"),
+        callbacks.RunRecorder(paths["metrics"], extra_metrics=train_set_metrics),
+        callbacks.TeacherSnapshots(
+            paths["snapshots"], spec["snapshot_epochs"], best_so_far=best_so_far
+        ),
+        callbacks.RunCheckpoint(paths["checkpoints"]),
+    ]
+    return chosen

@@ -1,0 +1,35 @@
+"""kd_efficacy: reproducible knowledge-distillation studies (Cho & Hariharan, ICCV 2019)."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="kd_efficacy",
+    version="0.1.0",
+    description="Reproducible studies of 'On the Efficacy of Knowledge Distillation'",
+    long_description=Path("README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    # gin_configs/ ships inside the package so `include 'gin_configs/...'` works when installed.
+    packages=find_packages(include=["kd_efficacy", "kd_efficacy.*"]) + ["kd_efficacy.gin_configs"],
+    package_dir={"kd_efficacy.gin_configs": "gin_configs"},
+    package_data={"kd_efficacy.gin_configs": ["*.gin", "**/*.gin"]},
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.12",
+        "tensorflow-datasets>=4.9",
+        "importlib_resources",  # TFDS builders import it; missing it breaks custom datasets
+        "keras-cv>=0.9",
+        "gin-config>=0.5",
+        "absl-py",
+        "tensorboard",
+        "matplotlib",
+        "scikit-learn",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "ruff>=0.6"],
+        "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
+    },
+    entry_points={"console_scripts": ["kd-efficacy=kd_efficacy.run:entry_point"]},
+)
