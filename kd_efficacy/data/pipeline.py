@@ -1,0 +1,82 @@
+"""tf.data pipelines over a split: the resumable training stream, eval streams, channel statistics.
+
+Training stream layout (the resume contract)::
+
+    counter(initial_epoch) --flat_map--> epoch e: split.epoch(order_seed(e)).take(steps * B)
+        --map(decode + augment with seed(e, key), parallel, deterministic)--> batch(B) --> prefetch
+
+Each epoch contributes exactly ``steps * B`` examples, so batches never straddle epochs and the
+stream started at epoch ``k`` is, batch for batch, the tail of the stream started at 0. All
+randomness is stateless and keyed by ``[seed, epoch]``: ``fold_in(key, 0)`` orders the epoch and
+``fold_in(fold_in(key, 1), example_key)`` seeds one image's augmentation.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from kd_efficacy.data.augment import Transforms
+from kd_efficacy.data.examples import Split
+
+_RNG = "philox"
+
+
+def _fold_in(key: tf.Tensor, data) -> tf.Tensor:
+    return tf.random.experimental.stateless_fold_in(key, tf.cast(data, tf.int64), alg=_RNG)
+
+
+def train_stream(
+    split: Split,
+    transforms: Transforms,
+    *,
+    seed: int,
+    initial_epoch: int,
+    batch_size: int,
+    steps_per_epoch: int,
+) -> tf.data.Dataset:
+    """The infinite, augmented, batched training stream starting at ``initial_epoch``."""
+    per_epoch = steps_per_epoch * batch_size
+
+    def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        augment_key = _fold_in(key, 1)
+        examples = split.epoch(_fold_in(key, 0)).take(per_epoch)
+        return examples.map(lambda k, payload: (_fold_in(augment_key, k), payload))
+
+    def prepare(example_seed: tf.Tensor, payload: tf.Tensor):
+        image, label = split.decode(payload)
+        return transforms.train(image, example_seed), label
+
+    stream = tf.data.Dataset.counter(initial_epoch).flat_map(one_epoch)
+    stream = stream.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_stream(split: Split, transforms: Transforms, *, batch_size: int) -> tf.data.Dataset:
+    """Every example of ``split`` once, in its fixed order, un-augmented, batched."""
+
+    def prepare(_, payload: tf.Tensor):
+        image, label = split.decode(payload)
+        return transforms.eval(image), label
+
+    stream = split.ordered().map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    stream = stream.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if stream.cardinality() == tf.data.UNKNOWN_CARDINALITY:
+        # Streamed records: state the known length, for Keras progress bars and step counts.
+        num_batches = -(-split.num_examples // batch_size)
+        stream = stream.apply(tf.data.experimental.assert_cardinality(num_batches))
+    return stream
+
+
+def channel_stats(split: Split, transforms: Transforms) -> tuple[tuple, tuple]:
+    """Per-channel mean and std over all pixels of ``split`` after the eval transform."""
+    total = total_sq = None
+    count = 0
+    for images, _ in eval_stream(split, transforms, batch_size=256):
+        pixels = images.numpy().astype(np.float64).reshape(-1, images.shape[-1])
+        sums, sums_sq = pixels.sum(axis=0), np.square(pixels).sum(axis=0)
+        total = sums if total is None else total + sums
+        total_sq = sums_sq if total_sq is None else total_sq + sums_sq
+        count += len(pixels)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - np.square(mean), 0.0))
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
