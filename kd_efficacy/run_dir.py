@@ -65,26 +65,32 @@ def check_writable(run_dir):
         ) from None
 
 
+def check_same(run_dir, spec):
+    """Raises ConfigError when ``run_dir`` holds a run of a different spec; writes nothing."""
+    path = os.path.join(run_dir, RUN_JSON)
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        old = json.load(f)
+    new = json.loads(json.dumps(spec, default=str))
+    if old != new:
+        raise ConfigError(
+            f"{run_dir} holds a different run ({'; '.join(differences(old, new))}); use a new "
+            "--model_dir or delete that directory to start over"
+        )
+
+
 def claim(run_dir, spec):
     """Checks ``run_dir`` against ``spec``; returns True when the run is already complete.
 
     Raises ConfigError, touching nothing, when the directory holds a different run.
     """
+    check_same(run_dir, spec)
     path = os.path.join(run_dir, RUN_JSON)
     if os.path.exists(path):
-        with open(path) as f:
-            old = json.load(f)
-        if old != json.loads(json.dumps(spec, default=str)):
-            diffs = differences(old, json.loads(json.dumps(spec, default=str)))
-            raise ConfigError(
-                f"{run_dir} holds a different run ({'; '.join(diffs)}); use a new --model_dir "
-                "or delete that directory to start over"
-            )
-        if is_complete(run_dir, spec):
-            return True
-    else:
-        check_writable(run_dir)
-        atomic_io.write_json(path, spec)
+        return is_complete(run_dir, spec)
+    check_writable(run_dir)
+    atomic_io.write_json(path, spec)
     return False
 
 

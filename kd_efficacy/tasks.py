@@ -55,10 +55,16 @@ def distill(
     snapshot_epochs=(),
 ):
     """Distills ``student`` from the teachers in ``teacher_dirs`` (an ensemble if several)."""
+    if isinstance(teacher_dirs, str):
+        teacher_dirs = [teacher_dirs]
+    if not teacher_dirs:
+        raise ConfigError("distill needs a teacher; set TEACHER_DIR (distill.teacher_dirs)")
+    _check_teacher_epoch(teacher_epoch)
+    hashes = [teachers.describe(d, teacher_epoch)["config_hash"] for d in teacher_dirs]
     spec = distill_spec(
         ctx.model_dir,
         student,
-        teacher_dirs,
+        list(zip(teacher_dirs, hashes)),
         recipe,
         ctx.seed,
         teacher_epoch,
@@ -87,7 +93,7 @@ def train_spec(model, recipe, seed, snapshot_epochs=()):
 def distill_spec(
     model_dir,
     student,
-    teacher_dirs,
+    teacher_refs,
     recipe,
     seed,
     teacher_epoch="last",
@@ -97,34 +103,28 @@ def distill_spec(
     stop_kd_epoch=None,
     snapshot_epochs=(),
 ):
-    """The spec of a distillation run; every bad value is refused here, before any work."""
+    """The spec of a distillation run; every bad value is refused here, before any work.
+
+    ``teacher_refs``: (teacher run dir, teacher spec hash) pairs. Studies know the hash of a
+    teacher they have not trained yet, so a whole plan can be checked before training starts.
+    """
     _check_recipe(recipe)
     _check_snapshot_epochs(snapshot_epochs, recipe.epochs)
-    if isinstance(teacher_dirs, str):
-        teacher_dirs = [teacher_dirs]
-    if not teacher_dirs:
-        raise ConfigError(
-            "distill needs at least one teacher; set TEACHER_DIR (distill.teacher_dirs)"
-        )
     if temperature <= 0:
         raise ConfigError(f"TEMPERATURE must be > 0, got {temperature}")
     if ce_weight < 0 or kd_weight < 0:
         raise ConfigError(f"CE_WEIGHT and KD_WEIGHT must be >= 0, got {ce_weight} and {kd_weight}")
-    if str(teacher_epoch) not in TEACHER_EPOCHS and not str(teacher_epoch).isdigit():
-        raise ConfigError(
-            f"TEACHER_EPOCH must be 'last', 'best' or an epoch number, got {teacher_epoch!r}"
-        )
+    _check_teacher_epoch(teacher_epoch)
     if stop_kd_epoch is not None and not 0 < int(stop_kd_epoch) < recipe.epochs:
         raise ConfigError(
             f"STOP_KD_EPOCH={stop_kd_epoch} must lie in [1, EPOCHS={recipe.epochs}); "
             "use None for KD through the whole run"
         )
-    teacher_specs = []
-    for teacher_dir in teacher_dirs:
-        described = teachers.describe(teacher_dir, teacher_epoch)
-        # Relative to the student's run: a study directory can move or be copied whole.
-        described["dir"] = os.path.relpath(teacher_dir, model_dir)
-        teacher_specs.append(described)
+    # Teacher dirs are stored relative to the student's run: a study directory can move whole.
+    teacher_specs = [
+        {"dir": os.path.relpath(d, model_dir), "epoch": str(teacher_epoch), "config_hash": h}
+        for d, h in teacher_refs
+    ]
     return {
         "task": "distill",
         "model": student,
@@ -137,6 +137,13 @@ def distill_spec(
         "kd_weight": float(kd_weight),
         "stop_kd_epoch": None if stop_kd_epoch is None else int(stop_kd_epoch),
     }
+
+
+def _check_teacher_epoch(teacher_epoch):
+    if str(teacher_epoch) not in TEACHER_EPOCHS and not str(teacher_epoch).isdigit():
+        raise ConfigError(
+            f"TEACHER_EPOCH must be 'last', 'best' or an epoch number, got {teacher_epoch!r}"
+        )
 
 
 def _check_recipe(recipe):
@@ -174,8 +181,10 @@ def execute(ctx, spec):
     )
     info = dataset.info
     teacher_dirs = [os.path.normpath(os.path.join(directory, t["dir"])) for t in spec["teachers"]]
-    for teacher_dir, t in zip(teacher_dirs, spec["teachers"]):
-        teachers.check_compatible(teacher_dir, t["model"], info.num_classes, info.image_shape)
+    for teacher_dir in teacher_dirs:
+        teachers.check_compatible(
+            teacher_dir, teachers.model_info(teacher_dir), info.num_classes, info.image_shape
+        )
     with ctx.strategy.scope():
         student = models.build(
             spec["model"],

@@ -27,11 +27,12 @@ def describe(teacher_dir, epoch):
             f"teacher {teacher_dir} has no snapshot for TEACHER_EPOCH={epoch!r}; available: "
             f"'last', 'best' and epochs {kept} (keep more with train.snapshot_epochs)"
         )
-    return {
-        "config_hash": result["config_hash"],
-        "epoch": epoch,
-        "model": result["model"],
-    }
+    return {"config_hash": result["config_hash"], "epoch": epoch}
+
+
+def model_info(teacher_dir):
+    """Architecture, input shape, classes and normalization of a complete teacher run."""
+    return run_dir.read_result(teacher_dir)["model"]
 
 
 def check_compatible(teacher_dir, model_info, num_classes, image_shape):
@@ -50,7 +51,8 @@ def check_compatible(teacher_dir, model_info, num_classes, image_shape):
 
 def load(teacher_dir, epoch):
     """Builds the teacher model and loads the requested snapshot (call inside strategy scope)."""
-    info = describe(teacher_dir, epoch)["model"]
+    describe(teacher_dir, epoch)
+    info = model_info(teacher_dir)
     teacher = models.build(
         info["name"],
         input_shape=tuple(info["input_shape"]),
