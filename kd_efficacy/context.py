@@ -14,6 +14,7 @@ class RunContext:
     jit_compile: bool = False
     is_chief: bool = True
     verbose: int = 2
+    only_run: str | None = None  # a study trains only this run (tools/sweep.py)
 
     def at(self, model_dir, seed=None):
         """The same context for a sub-run in ``model_dir`` (a study's run)."""

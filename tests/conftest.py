@@ -8,9 +8,11 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+for _path in (REPO_ROOT, TESTS_DIR):  # the package, and shared helpers such as gin_runner
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import tensorflow as tf  # noqa: E402
 

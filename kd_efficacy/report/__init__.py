@@ -1,0 +1,1 @@
+"""Reports: study directories -> tables (CSV/Markdown), figures (PNG) and report.md."""

@@ -1,0 +1,41 @@
+"""Capacity gap (Cho & Hariharan 2019, Sec. 4): does a bigger teacher make a better student?
+
+A fixed student is distilled from a ladder of teachers of growing size (plus ESKD and
+early-stopped-teacher variants when the config names them) and trained from scratch. The report
+shows student accuracy against teacher size and accuracy, and the student's final train/test KD
+loss against teacher: the paper's "the student cannot mimic the large teacher".
+"""
+
+import gin
+
+from kd_efficacy.studies import grid, plan, study_report
+
+
+@gin.register
+def capacity_gap(
+    ctx,
+    student=gin.REQUIRED,
+    teachers=gin.REQUIRED,
+    recipe=gin.REQUIRED,
+    teacher_recipe=None,
+    seeds=(0, 1, 2),
+    teacher_seed=0,
+    variants=None,
+    temperature=4.0,
+    ce_weight=0.1,
+    kd_weight=0.9,
+):
+    runs = grid.grid_plan(
+        student,
+        teachers,
+        recipe,
+        teacher_recipe,
+        seeds,
+        teacher_seed,
+        variants,
+        temperature,
+        ce_weight,
+        kd_weight,
+    )
+    plan.execute_plan(ctx, runs, ctx.only_run)
+    return study_report.build(ctx.model_dir, "capacity_gap")

@@ -1,0 +1,113 @@
+"""Ensembles (Cho & Hariharan 2019, Sec. 5.3): do the models of a KD chain ensemble well?
+
+Three equal-size ensembles of the chain's students' architectures (A1, ..., S), per seed:
+- 'chain': the chain's own models (T -> A1 -> ... -> S);
+- 'independent': the same architectures, each trained from scratch;
+- 'distilled': the same architectures, each distilled directly from T.
+Runs that coincide with another are reused, not retrained (A1 distilled from T *is* the chain's
+first link; S from scratch is the baseline). With ``ensemble_teaches`` the independent ensemble
+(averaged probabilities) also teaches S, compared with S's single-teacher results.
+"""
+
+import os
+
+import gin
+
+from kd_efficacy import atomic_io, data, ensembles
+from kd_efficacy.errors import ConfigError
+from kd_efficacy.studies import plan, study_report
+from kd_efficacy.studies.plan import PlannedRun
+from kd_efficacy.studies.sequential import chain_plan
+
+ENSEMBLES_CSV = "ensembles.csv"
+GROUPS = ("chain", "independent", "distilled")
+
+
+def members(chain, seed, group):
+    """Run names of a group's members (reusing coinciding runs)."""
+    names = []
+    for i, model in enumerate(chain[1:], start=1):
+        last = i == len(chain) - 1
+        if group == "chain" or (group == "distilled" and i == 1):
+            names.append(f"chain/s{seed}/{i}_{model}")
+        elif group == "distilled":
+            names.append(f"direct/{model}_s{seed}" if last else f"distilled/s{seed}/{i}_{model}")
+        else:
+            names.append(f"scratch/{model}_s{seed}" if last else f"independent/s{seed}/{i}_{model}")
+    return names
+
+
+@gin.register
+def ensemble(
+    ctx,
+    chain=gin.REQUIRED,
+    recipe=gin.REQUIRED,
+    teacher_recipe=None,
+    seeds=(0,),
+    teacher_seed=0,
+    ensemble_teaches=True,
+    temperature=4.0,
+    ce_weight=0.1,
+    kd_weight=0.9,
+):
+    chain = list(chain)
+    if len(chain) < 3:
+        raise ConfigError(
+            f"an ensemble needs at least 2 members, but CHAIN {chain} has {len(chain) - 1} "
+            "student(s); give a chain of at least 3 models"
+        )
+    kd = {"temperature": temperature, "ce_weight": ce_weight, "kd_weight": kd_weight}
+    runs = chain_plan(chain, recipe, teacher_recipe, seeds, teacher_seed, **kd)
+    planned = {run.name for run in runs}
+    teacher = f"teacher/{chain[0]}_s{teacher_seed}"
+    for seed in seeds:
+        for group in ("independent", "distilled"):
+            for name, model in zip(members(chain, seed, group), chain[1:]):
+                if name in planned:
+                    continue
+                teachers = (teacher,) if group == "distilled" else ()
+                runs.append(PlannedRun(name, group, model, seed, recipe, teachers, **kd))
+                planned.add(name)
+        if ensemble_teaches:
+            runs.append(
+                PlannedRun(
+                    f"ensemble_taught/{chain[-1]}_s{seed}",
+                    "ensemble_taught",
+                    chain[-1],
+                    seed,
+                    recipe,
+                    tuple(members(chain, seed, "independent")),
+                    **kd,
+                )
+            )
+    outcomes = plan.execute_plan(ctx, runs, ctx.only_run)
+    if ctx.is_chief and all(result and result["status"] == "complete" for _, result in outcomes):
+        evaluate_all(ctx.model_dir, chain, seeds, recipe)
+    return study_report.build(ctx.model_dir, "ensemble")
+
+
+def evaluate_all(study_dir, chain, seeds, recipe):
+    """Writes ensembles.csv: one row per (group, seed)."""
+    dataset = data.build(
+        recipe.dataset,
+        global_batch_size=recipe.global_batch_size,
+        data_dir=recipe.data_dir,
+        image_size=recipe.image_size,
+        augment="none",
+    )
+    images, labels = ensembles.test_arrays(dataset)
+    lines = [
+        "group,seed,members,size,ensemble_accuracy,mean_member_accuracy,"
+        "best_member_accuracy,disagreement"
+    ]
+    for seed in seeds:
+        for group in GROUPS:
+            names = members(chain, seed, group)
+            dirs = [plan.run_path(study_dir, n) for n in names]
+            scores = ensembles.evaluate(dirs, images, labels)
+            lines.append(
+                f"{group},{seed},{'+'.join(chain[1:])},{scores['size']},"
+                f"{scores['ensemble_accuracy']},{scores['mean_member_accuracy']},"
+                f"{scores['best_member_accuracy']},{scores['disagreement']}"
+            )
+    atomic_io.write_text(os.path.join(study_dir, ENSEMBLES_CSV), "\n".join(lines) + "\n")

@@ -1,0 +1,86 @@
+"""The distillation grid behind the capacity-gap, early-stopping and ESKD studies.
+
+One student architecture, a ladder of teachers (each trained once, shared by every student and
+seed that needs it), and named *variants* of how a student learns from a teacher:
+
+    variants = {'kd': ('last', None), 'eskd': ('last', 8), 'early_teacher': (5, None)}
+
+maps a variant name to (TEACHER_EPOCH, STOP_KD_EPOCH). Teachers keep snapshots of exactly the
+numbered teacher epochs the variants use, so early-stopped teachers cost no extra training.
+The student trained from scratch (role 'scratch') is the baseline for every variant.
+"""
+
+from kd_efficacy.errors import ConfigError
+from kd_efficacy.studies.plan import PlannedRun
+
+
+def grid_plan(
+    student,
+    teachers,
+    recipe,
+    teacher_recipe=None,
+    seeds=(0, 1, 2),
+    teacher_seed=0,
+    variants=None,
+    temperature=4.0,
+    ce_weight=0.1,
+    kd_weight=0.9,
+):
+    variants = dict(variants or {"kd": ("last", None)})
+    if not teachers:
+        raise ConfigError("the study needs at least one teacher (TEACHERS)")
+    if not seeds:
+        raise ConfigError("the study needs at least one seed (SEEDS)")
+    teacher_recipe = teacher_recipe or recipe
+    for name, variant in variants.items():
+        if not isinstance(variant, (tuple, list)) or len(variant) != 2:
+            raise ConfigError(
+                f"variant {name!r} must be (TEACHER_EPOCH, STOP_KD_EPOCH), got {variant!r}"
+            )
+    snapshot_epochs = tuple(sorted({int(e) for e, _ in variants.values() if str(e).isdigit()}))
+    bad = [e for e in snapshot_epochs if e > teacher_recipe.epochs]
+    if bad:
+        raise ConfigError(
+            f"teacher epochs {bad} exceed the teacher's EPOCHS={teacher_recipe.epochs}"
+        )
+    runs = []
+    for teacher in dict.fromkeys(teachers):
+        runs.append(
+            PlannedRun(
+                name=f"teacher/{teacher}_s{teacher_seed}",
+                role="teacher",
+                model=teacher,
+                seed=teacher_seed,
+                recipe=teacher_recipe,
+                snapshot_epochs=snapshot_epochs,
+            )
+        )
+    for seed in seeds:
+        runs.append(
+            PlannedRun(
+                name=f"scratch/{student}_s{seed}",
+                role="scratch",
+                model=student,
+                seed=seed,
+                recipe=recipe,
+            )
+        )
+    for variant, (teacher_epoch, stop_kd_epoch) in variants.items():
+        for teacher in dict.fromkeys(teachers):
+            for seed in seeds:
+                runs.append(
+                    PlannedRun(
+                        name=f"{variant}/{teacher}/{student}_s{seed}",
+                        role=variant,
+                        model=student,
+                        seed=seed,
+                        recipe=recipe,
+                        teachers=(f"teacher/{teacher}_s{teacher_seed}",),
+                        teacher_epoch=str(teacher_epoch),
+                        stop_kd_epoch=stop_kd_epoch,
+                        temperature=temperature,
+                        ce_weight=ce_weight,
+                        kd_weight=kd_weight,
+                    )
+                )
+    return runs

@@ -1,0 +1,127 @@
+"""``summary.csv``: one row per planned run, built from run directories alone.
+
+Each run directory holds ``planned.json`` (its place in the study: name, role, teachers), its
+``result.json`` and ``metrics.jsonl``, so a report can be rebuilt from copied directories,
+including runs gathered from other machines.
+"""
+
+import csv
+import dataclasses
+import io
+import json
+import os
+
+from kd_efficacy import atomic_io, run_dir
+
+PLANNED_JSON = "planned.json"
+SUMMARY_CSV = "summary.csv"
+COLUMNS = (
+    "run",
+    "role",
+    "model",
+    "params",
+    "teacher",
+    "teacher_params",
+    "teacher_epoch",
+    "teacher_accuracy",
+    "stop_kd_epoch",
+    "seed",
+    "status",
+    "test_accuracy",
+    "best_epoch",
+    "best_eval_accuracy",
+    "train_kd",
+    "test_kd",
+    "agreement",
+    "train_seconds",
+)
+
+
+def write_planned(directory, run):
+    """Records the run's place in the study (not part of its identity)."""
+    fields = dataclasses.asdict(run)
+    fields["recipe"] = run.recipe.as_dict()
+    atomic_io.write_json(os.path.join(directory, PLANNED_JSON), fields)
+
+
+def _read_json(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def planned_runs(study_dir):
+    """``{name: planned dict}`` for every run directory under ``<study_dir>/runs``."""
+    found = {}
+    root = os.path.join(study_dir, "runs")
+    for here, _, files in os.walk(root):
+        if PLANNED_JSON in files:
+            planned = _read_json(os.path.join(here, PLANNED_JSON))
+            found[planned["name"]] = dict(planned, dir=here)
+    return found
+
+
+def teacher_accuracy(teacher_dir, epoch):
+    """The teacher's evaluation accuracy at the snapshot a student used."""
+    result = run_dir.read_result(teacher_dir) or {}
+    if epoch == "last":
+        return result.get("test", {}).get("accuracy")
+    if epoch == "best":
+        return result.get("best", {}).get("val_accuracy")
+    rows = atomic_io.read_json_lines(os.path.join(teacher_dir, run_dir.METRICS_JSONL))
+    return next((r.get("val_accuracy") for r in rows if r["epoch"] == int(epoch)), None)
+
+
+def rows(study_dir, order=None):
+    """Summary rows for the study's runs (plan order when given, else sorted by name)."""
+    planned = planned_runs(study_dir)
+    names = [n for n in (order or sorted(planned)) if n in planned]
+    out = []
+    for name in names:
+        p = planned[name]
+        result = run_dir.read_result(p["dir"]) or {}
+        last = result.get("last", {})
+        teachers = [planned[t] for t in p["teachers"] if t in planned]
+        teacher_results = [run_dir.read_result(t["dir"]) or {} for t in teachers]
+        row = {
+            "run": name,
+            "role": p["role"],
+            "model": p["model"],
+            "params": result.get("model", {}).get("params"),
+            "teacher": "+".join(t["model"] for t in teachers),
+            "teacher_params": sum(r.get("model", {}).get("params", 0) for r in teacher_results)
+            or None,
+            "teacher_epoch": p["teacher_epoch"] if teachers else None,
+            "teacher_accuracy": (
+                teacher_accuracy(teachers[0]["dir"], str(p["teacher_epoch"]))
+                if len(teachers) == 1
+                else None
+            ),
+            "stop_kd_epoch": p["stop_kd_epoch"],
+            "seed": p["seed"],
+            "status": result.get("status", "missing"),
+            "test_accuracy": result.get("test", {}).get("accuracy"),
+            "best_epoch": result.get("best", {}).get("epoch"),
+            "best_eval_accuracy": result.get("best", {}).get("val_accuracy"),
+            "train_kd": last.get("train_eval_kd"),
+            "test_kd": last.get("val_kd"),
+            "agreement": last.get("val_agreement"),
+            "train_seconds": result.get("train_seconds"),
+        }
+        out.append(row)
+    return out
+
+
+def to_csv(table):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,122 @@
+"""Every study end to end at tiny scale (digits, 2 epochs, 128 examples)."""
+
+import json
+import os
+
+import pytest
+from gin_runner import run_experiment
+
+from kd_efficacy import atomic_io, run_dir
+from kd_efficacy.studies import summary
+
+CAPACITY_GAP = "gin_configs/experiments/capacity_gap/digits.gin"
+
+
+def _log(study_dir):
+    return atomic_io.read_json_lines(os.path.join(study_dir, "study_log.jsonl"))
+
+
+def _rows(study_dir):
+    return summary.read_csv(os.path.join(study_dir, "summary.csv"))
+
+
+def test_capacity_gap_with_eskd_and_early_teacher(tmp_path):
+    study = tmp_path / "cg"
+    run_experiment(
+        [CAPACITY_GAP],
+        [
+            "TEACHERS = ['resnet14', 'resnet20']",
+            "STUDENT = 'resnet8'",
+            "SEEDS = [0]",
+            "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
+        ],
+        study,
+    )
+    rows = _rows(study)
+    roles = sorted(r["role"] for r in rows)
+    assert roles == sorted(["teacher"] * 2 + ["scratch"] + ["kd", "eskd", "early"] * 2)
+    assert all(r["status"] == "complete" for r in rows)
+    kd_rows = [r for r in rows if r["role"] == "kd"]
+    assert {r["teacher"] for r in kd_rows} == {"resnet14", "resnet20"}
+    assert all(float(r["train_kd"]) >= 0 and float(r["test_kd"]) >= 0 for r in kd_rows)
+    report = (study / "report.md").read_text()
+    assert "## Students" in report and "resnet20" in report
+    # Snapshots: exactly the requested teacher epoch, plus last and best.
+    snapshots = sorted(os.listdir(study / "runs/teacher/resnet20_s0/snapshots"))
+    assert snapshots == ["best.weights.h5", "epoch_0001.weights.h5", "last.weights.h5"]
+    # ESKD: KD weight is 0 after STOP_KD_EPOCH=1 and the loss is then plain CE.
+    metrics = atomic_io.read_json_lines(study / "runs/eskd/resnet20/resnet8_s0/metrics.jsonl")
+    assert metrics[0]["kd_weight"] == pytest.approx(0.9)
+    assert metrics[1]["kd_weight"] == 0.0
+    assert metrics[1]["loss"] == pytest.approx(metrics[1]["ce"], rel=1e-5)
+    assert metrics[0]["loss"] != pytest.approx(metrics[0]["ce"], rel=1e-3)
+    # Early-stopped teacher: the student's spec names snapshot epoch 1.
+    with open(study / "runs/early/resnet14/resnet8_s0/run.json") as f:
+        assert json.load(f)["teachers"][0]["epoch"] == "1"
+    # A rerun trains nothing.
+    before = len(_log(study))
+    run_experiment(
+        [CAPACITY_GAP],
+        [
+            "TEACHERS = ['resnet14', 'resnet20']",
+            "STUDENT = 'resnet8'",
+            "SEEDS = [0]",
+            "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
+        ],
+        study,
+    )
+    assert {e["action"] for e in _log(study)[before:]} == {"skipped"}
+
+
+def test_sequential_chain_links_teach_the_next(tmp_path):
+    study = tmp_path / "seq"
+    run_experiment(
+        ["gin_configs/experiments/sequential/digits.gin"],
+        ["CHAIN = ['resnet20', 'resnet14', 'resnet8']", "SEEDS = [0]"],
+        study,
+    )
+    rows = {r["run"]: r for r in _rows(study)}
+    assert set(rows) == {
+        "teacher/resnet20_s0",
+        "chain/s0/1_resnet14",
+        "chain/s0/2_resnet8",
+        "direct/resnet8_s0",
+        "scratch/resnet8_s0",
+    }
+    link2 = study / "runs/chain/s0/2_resnet8"
+    with open(link2 / "run.json") as f:
+        teacher = json.load(f)["teachers"][0]
+    link1 = study / "runs/chain/s0/1_resnet14"
+    assert os.path.normpath(link2 / teacher["dir"]) == str(link1)
+    assert teacher["config_hash"] == run_dir.read_result(link1)["config_hash"]
+    assert rows["chain/s0/2_resnet8"]["teacher"] == "resnet14"
+
+
+def test_ensemble_study_reports_three_ensembles(tmp_path):
+    study = tmp_path / "ens"
+    run_experiment(
+        ["gin_configs/experiments/ensemble/digits.gin"],
+        ["CHAIN = ['resnet20', 'resnet14', 'resnet8']", "SEEDS = [0]"],
+        study,
+    )
+    ensembles = summary.read_csv(study / "ensembles.csv")
+    assert sorted(e["group"] for e in ensembles) == ["chain", "distilled", "independent"]
+    for e in ensembles:
+        assert e["size"] == "2"
+        assert 0 <= float(e["disagreement"]) <= 1
+        assert 0 <= float(e["ensemble_accuracy"]) <= 1
+    taught = study / "runs/ensemble_taught/resnet8_s0/run.json"
+    with open(taught) as f:
+        assert len(json.load(f)["teachers"]) == 2  # the independent ensemble teaches
+    assert "## Ensembles" in (study / "report.md").read_text()
+
+
+def test_early_stopping_study_variants(tmp_path):
+    study = tmp_path / "es"
+    run_experiment(
+        ["gin_configs/experiments/early_stopping/digits.gin"],
+        ["TEACHERS = ['resnet14']", "TEACHER_EPOCHS = [1]", "STOP_KD_EPOCHS = [1]", "SEEDS = [0]"],
+        study,
+    )
+    roles = sorted(r["role"] for r in _rows(study))
+    assert roles == ["eskd_1", "kd", "scratch", "teacher", "teacher_epoch_1"]
