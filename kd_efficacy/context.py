@@ -15,6 +15,7 @@ class RunContext:
     is_chief: bool = True
     verbose: int = 2
     only_run: str | None = None  # a study trains only this run (tools/sweep.py)
+    plan_only: bool = False  # a study checks and returns its plan, trains nothing
 
     def at(self, model_dir, seed=None):
         """The same context for a sub-run in ``model_dir`` (a study's run)."""

@@ -32,8 +32,15 @@ def run(
     precision="float32",
     jit_compile="auto",
     verbose=2,
+    only_run=None,
+    plan_only=False,
 ):
-    """Runs ``task(ctx)`` in ``model_dir``; ``task`` is ``@train``, ``@distill`` or a study."""
+    """Runs ``task(ctx)`` in ``model_dir``; ``task`` is ``@train``, ``@distill`` or a study.
+
+    With ``plan_only`` a study's checked plan is returned and nothing is written or trained.
+    """
+    if plan_only:
+        return _plan(task, model_dir, seed)
     if precision not in PRECISIONS:
         raise ConfigError(f"unknown PRECISION {precision!r}; use one of {PRECISIONS}")
     gpus = tf.config.list_physical_devices("GPU")
@@ -44,7 +51,8 @@ def run(
     if jit_compile == "auto":
         jit_compile = bool(gpus)  # XLA measured slower on CPU (see BENCHMARKS.md)
     strategy_obj = distribute.make_strategy(strategy)
-    _claim_config(model_dir, gin.config_str())
+    is_chief = distribute.is_chief(strategy_obj)  # other workers write nothing into model_dir
+    _claim_config(model_dir, gin.config_str(), write=is_chief)
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(seed)
     if deterministic:
@@ -55,12 +63,24 @@ def run(
         strategy=strategy_obj,
         precision=precision,
         jit_compile=bool(jit_compile),
-        is_chief=distribute.is_chief(strategy_obj),
+        is_chief=is_chief,
         verbose=verbose,
+        only_run=only_run,
     )
     result = task(ctx)
-    _write_operative_config(model_dir)
+    if is_chief:
+        _write_operative_config(model_dir)
     return result
+
+
+def _plan(task, model_dir, seed):
+    from kd_efficacy.studies.plan import PlanReady
+
+    try:
+        task(RunContext(model_dir=model_dir, seed=seed, plan_only=True))
+    except PlanReady as ready:
+        return ready
+    raise ConfigError("experiment.task is a single run, not a study: run it directly")
 
 
 def bindings(config_text):
@@ -77,7 +97,7 @@ def bindings(config_text):
     return {k: v for k, v in entries.items() if k not in _NOT_IDENTITY}
 
 
-def _claim_config(model_dir, config_text):
+def _claim_config(model_dir, config_text, write=True):
     """Writes config.gin; refuses a model_dir whose config.gin differs, naming the bindings."""
     path = os.path.join(model_dir, CONFIG_GIN)
     if os.path.exists(path):
@@ -93,6 +113,8 @@ def _claim_config(model_dir, config_text):
                 f"{model_dir} holds another experiment (differs in {detail}); use a new "
                 "--model_dir, or delete that directory to start over"
             )
+        return
+    if not write:
         return
     from kd_efficacy import run_dir
 

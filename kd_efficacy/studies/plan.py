@@ -39,6 +39,15 @@ class PlannedRun:
         return bool(self.teachers)
 
 
+class PlanReady(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by ``execute_plan`` under ``ctx.plan_only``: carries the checked plan."""
+
+    def __init__(self, runs, specs):
+        super().__init__(f"{len(runs)} planned runs")
+        self.runs = runs
+        self.specs = specs
+
+
 def run_path(study_dir, name):
     return os.path.join(study_dir, RUNS_DIR, name)
 
@@ -92,6 +101,8 @@ def execute_plan(ctx, runs, only_run=None):
     """Trains what is missing; returns ``[(run, result or None)]`` in plan order."""
     study_dir = ctx.model_dir
     specs = specs_for(study_dir, runs)
+    if ctx.plan_only:
+        raise PlanReady(runs, specs)
     for run in runs:  # refuse a foreign run directory before any training starts
         run_dir.check_same(run_path(study_dir, run.name), specs[run.name])
     if ctx.is_chief:

@@ -120,3 +120,23 @@ def test_early_stopping_study_variants(tmp_path):
     )
     roles = sorted(r["role"] for r in _rows(study))
     assert roles == ["eskd_1", "kd", "scratch", "teacher", "teacher_epoch_1"]
+
+
+def test_sweep_waves_order_dependencies_and_only_run_trains_one(tmp_path):
+    from kd_efficacy import sweep
+
+    study = tmp_path / "seq"
+    files = ["gin_configs/experiments/sequential/digits.gin"]
+    binds = ["CHAIN = ['resnet20', 'resnet14', 'resnet8']", "SEEDS = [0]"]
+    per_run, final = sweep.commands(files, binds, str(study))
+    waves = {}
+    for index, command in per_run:
+        waves.setdefault(index, []).append(command.split('only_run = "')[1].split('"')[0])
+    assert waves == {
+        0: ["teacher/resnet20_s0", "scratch/resnet8_s0"],
+        1: ["chain/s0/1_resnet14", "direct/resnet8_s0"],
+        2: ["chain/s0/2_resnet8"],
+    }
+    assert "only_run" not in final and not study.exists()  # planning writes nothing
+    run_experiment(files, binds + ['experiment.only_run = "teacher/resnet20_s0"'], study)
+    assert [e["run"] for e in _log(study) if e["action"] == "trained"] == ["teacher/resnet20_s0"]
