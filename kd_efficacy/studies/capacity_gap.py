@@ -8,7 +8,7 @@ loss against teacher: the paper's "the student cannot mimic the large teacher".
 
 import gin
 
-from kd_efficacy.studies import grid, plan, study_report
+from kd_efficacy.studies import grid
 
 
 @gin.register
@@ -25,17 +25,17 @@ def capacity_gap(
     ce_weight=0.1,
     kd_weight=0.9,
 ):
-    runs = grid.grid_plan(
-        student,
-        teachers,
-        recipe,
-        teacher_recipe,
-        seeds,
-        teacher_seed,
-        variants,
-        temperature,
-        ce_weight,
-        kd_weight,
+    return grid.run_grid(
+        ctx,
+        "capacity_gap",
+        student=student,
+        teachers=teachers,
+        recipe=recipe,
+        teacher_recipe=teacher_recipe,
+        seeds=seeds,
+        teacher_seed=teacher_seed,
+        variants=variants,
+        temperature=temperature,
+        ce_weight=ce_weight,
+        kd_weight=kd_weight,
     )
-    plan.execute_plan(ctx, runs, ctx.only_run)
-    return study_report.build(ctx.model_dir, "capacity_gap")

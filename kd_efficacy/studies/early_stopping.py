@@ -8,7 +8,7 @@ distillation grid, compared with full KD and the student trained from scratch.
 
 import gin
 
-from kd_efficacy.studies import grid, plan, study_report
+from kd_efficacy.studies import grid
 
 
 @gin.register
@@ -30,17 +30,17 @@ def early_stopping(
     variants = {"kd": ("last", None)}
     variants.update({f"teacher_epoch_{e}": (int(e), None) for e in teacher_epochs})
     variants.update({f"eskd_{s}": ("last", int(s)) for s in stop_kd_epochs})
-    runs = grid.grid_plan(
-        student,
-        teachers,
-        recipe,
-        teacher_recipe,
-        seeds,
-        teacher_seed,
-        variants,
-        temperature,
-        ce_weight,
-        kd_weight,
+    return grid.run_grid(
+        ctx,
+        "early_stopping",
+        student=student,
+        teachers=teachers,
+        recipe=recipe,
+        teacher_recipe=teacher_recipe,
+        seeds=seeds,
+        teacher_seed=teacher_seed,
+        variants=variants,
+        temperature=temperature,
+        ce_weight=ce_weight,
+        kd_weight=kd_weight,
     )
-    plan.execute_plan(ctx, runs, ctx.only_run)
-    return study_report.build(ctx.model_dir, "early_stopping")

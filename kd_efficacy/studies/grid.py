@@ -11,7 +11,14 @@ The student trained from scratch (role 'scratch') is the baseline for every vari
 """
 
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.studies import plan, study_report
 from kd_efficacy.studies.plan import PlannedRun
+
+
+def run_grid(ctx, kind, **grid_args):
+    """Plans the grid, trains what is missing and writes the ``kind`` study's report."""
+    plan.execute_plan(ctx, grid_plan(**grid_args), ctx.only_run)
+    return study_report.build(ctx.model_dir, kind)
 
 
 def grid_plan(
@@ -26,7 +33,9 @@ def grid_plan(
     ce_weight=0.1,
     kd_weight=0.9,
 ):
-    variants = dict(variants or {"kd": ("last", None)})
+    variants = {"kd": ("last", None)} if variants is None else dict(variants)
+    if not variants:
+        raise ConfigError("VARIANTS is empty; give at least one, e.g. {'kd': ('last', None)}")
     if not teachers:
         raise ConfigError("the study needs at least one teacher (TEACHERS)")
     if not seeds:

@@ -10,6 +10,12 @@ from kd_efficacy import atomic_io, run_dir
 from kd_efficacy.studies import summary
 
 CAPACITY_GAP = "gin_configs/experiments/capacity_gap/digits.gin"
+LADDER = [
+    "TEACHERS = ['resnet14', 'resnet20']",
+    "STUDENT = 'resnet8'",
+    "SEEDS = [0]",
+    "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
+]
 
 
 def _log(study_dir):
@@ -22,16 +28,7 @@ def _rows(study_dir):
 
 def test_capacity_gap_with_eskd_and_early_teacher(tmp_path):
     study = tmp_path / "cg"
-    run_experiment(
-        [CAPACITY_GAP],
-        [
-            "TEACHERS = ['resnet14', 'resnet20']",
-            "STUDENT = 'resnet8'",
-            "SEEDS = [0]",
-            "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
-        ],
-        study,
-    )
+    run_experiment([CAPACITY_GAP], LADDER, study)
     rows = _rows(study)
     roles = sorted(r["role"] for r in rows)
     assert roles == sorted(["teacher"] * 2 + ["scratch"] + ["kd", "eskd", "early"] * 2)
@@ -55,16 +52,7 @@ def test_capacity_gap_with_eskd_and_early_teacher(tmp_path):
         assert json.load(f)["teachers"][0]["epoch"] == "1"
     # A rerun trains nothing.
     before = len(_log(study))
-    run_experiment(
-        [CAPACITY_GAP],
-        [
-            "TEACHERS = ['resnet14', 'resnet20']",
-            "STUDENT = 'resnet8'",
-            "SEEDS = [0]",
-            "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
-        ],
-        study,
-    )
+    run_experiment([CAPACITY_GAP], LADDER, study)
     assert {e["action"] for e in _log(study)[before:]} == {"skipped"}
 
 
