@@ -6,6 +6,7 @@ Training from scratch is a Distiller without teachers.
 """
 
 import os
+import tempfile
 import time
 
 import gin
@@ -17,6 +18,7 @@ from kd_efficacy import (
     callbacks,
     checkpoint,
     data,
+    distribute,
     export,
     learning_rate,
     models,
@@ -158,15 +160,36 @@ def _check_snapshot_epochs(epochs, total):
 
 
 def execute(ctx, spec):
-    """Runs ``spec`` in ``ctx.model_dir`` following the run-directory contract; returns result."""
-    directory = ctx.model_dir
-    if run_dir.claim(directory, spec):
+    """Runs ``spec`` in ``ctx.model_dir`` following the run-directory contract; returns result.
+
+    Multi-worker: every worker runs all of it, saving included (reading distributed variables
+    can be a collective every worker must join); only the chief writes into model_dir, the others
+    read their resume state from it and write into a scratch directory deleted at the end.
+    """
+    if ctx.is_chief:
+        return _execute(ctx, spec, ctx.model_dir)
+    with tempfile.TemporaryDirectory(prefix="kd_efficacy_worker_") as scratch:
+        return _execute(ctx, spec, scratch)
+
+
+def _execute(ctx, spec, out_dir):
+    directory = ctx.model_dir  # read: run state, teachers; written only when out_dir is it
+    distribute.check_batch(spec["recipe"]["global_batch_size"], ctx.strategy)
+    if out_dir == directory:
+        complete = run_dir.claim(directory, spec)
+    else:
+        run_dir.check_same(directory, spec)
+        complete = run_dir.is_complete(directory, spec)
+    finished = checkpoint.finished_epochs(_paths(directory)["checkpoints"])
+    distribute.check_same_on_all_workers(
+        ctx.strategy, [complete, finished], f"the state of the run in {directory}"
+    )
+    if complete:
         print(f"[kd_efficacy] {directory}: complete run of the same config, nothing to do")
         return run_dir.read_result(directory)
     started = time.time()
     recipe = Recipe(**{**spec["recipe"], "lr_boundaries": tuple(spec["recipe"]["lr_boundaries"])})
-    paths = _paths(directory)
-    finished = checkpoint.finished_epochs(paths["checkpoints"])
+    paths = _paths(out_dir)
     keras.utils.set_random_seed(spec["seed"])
     dataset = data.build(
         recipe.dataset,
@@ -209,8 +232,8 @@ def execute(ctx, spec):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         distiller.compile(optimizer=optimizer, jit_compile=ctx.jit_compile)
         optimizer.build(student.trainable_variables)
-        finished = checkpoint.restore(paths["checkpoints"], distiller)
-    history = _history_until(paths["metrics"], finished)
+        finished = checkpoint.restore(_paths(directory)["checkpoints"], distiller)
+    history = _history_until(_paths(directory)["metrics"], finished, paths["metrics"])
     fit_callbacks = _callbacks(distiller, spec, paths, dataset, history, ctx)
     try:
         distiller.fit(
@@ -223,7 +246,7 @@ def execute(ctx, spec):
             verbose=ctx.verbose,
         )
     except callbacks.NonFiniteLoss as e:
-        run_dir.write_result(directory, spec, "failed", reason=str(e))
+        run_dir.write_result(out_dir, spec, "failed", reason=str(e))
         raise RunFailed(f"{directory}: {e}") from None
     test = distiller.evaluate(dataset.test, verbose=0, return_dict=True)
     history = atomic_io.read_json_lines(paths["metrics"])
@@ -248,11 +271,10 @@ def execute(ctx, spec):
         "session_seconds": time.time() - started,
         "replicas": ctx.strategy.num_replicas_in_sync,
     }
-    if ctx.is_chief:
-        sample = next(iter(dataset.test))[0][:8]
-        error = export.export_student(student, paths["export"], sample, recipe.export_tflite)
-        fields["export"] = {"dir": "export", "max_logit_error": error}
-    return run_dir.write_result(directory, spec, "complete", **fields)
+    sample = next(iter(dataset.test))[0][:8]
+    error = export.export_student(student, paths["export"], sample, recipe.export_tflite)
+    fields["export"] = {"dir": "export", "max_logit_error": error}
+    return run_dir.write_result(out_dir, spec, "complete", **fields)
 
 
 def _paths(directory):
@@ -265,11 +287,11 @@ def _paths(directory):
     }
 
 
-def _history_until(metrics_path, finished):
+def _history_until(metrics_path, finished, out_path):
     """Drops metric lines of epochs after the checkpoint: they will be trained again."""
     kept = [row for row in atomic_io.read_json_lines(metrics_path) if row["epoch"] <= finished]
     if os.path.exists(metrics_path):
-        atomic_io.rewrite_json_lines(metrics_path, kept)
+        atomic_io.rewrite_json_lines(out_path, kept)
     return kept
 
 
