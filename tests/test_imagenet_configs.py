@@ -1,0 +1,77 @@
+"""The paper-scale ImageNet experiment files run unchanged at smoke scale on a generated image
+folder (72 px PNGs: the ImageNet geometry), through the command line.
+
+Only the data source and the sizes are overridden; the ImageNet dataset leaf (random-resized crop,
+center-crop eval), the ImageNet ResNets and the studies are the ones the paper-scale run uses.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENTS = os.path.join("gin_configs", "experiments")
+
+
+def _image_folder(root, classes=2, train=4, test=2, size=72):
+    rng = np.random.default_rng(0)
+    for split, count in (("train", train), ("test", test)):
+        for c in range(classes):
+            directory = root / split / f"class{c}"
+            directory.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+                (directory / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+    return root
+
+
+def _run(gin_file, folder, model_dir, bindings):
+    smoke = [
+        f"DATASET = 'image_folder:{folder}'",
+        "recipe.image_size = 64",
+        "GLOBAL_BATCH_SIZE = 4",
+        "recipe.lr_boundaries = []",
+        "SEEDS = [0]",
+        "TEACHERS = ['imagenet_resnet18']",
+        "experiment.verbose = 0",
+        *bindings,
+    ]
+    cmd = [sys.executable, "-m", "kd_efficacy.run", f"--gin_file={gin_file}"]
+    cmd += [f"--gin_bindings={b}" for b in smoke] + [f"--model_dir={model_dir}"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [
+        json.loads(open(os.path.join(here, "result.json")).read())
+        for here, _, files in os.walk(model_dir)
+        if "result.json" in files
+    ]
+
+
+def _check(results, roles):
+    assert sorted(r["model"]["name"] for r in results) == ["imagenet_resnet18"] * len(roles)
+    for result in results:
+        assert result["status"] == "complete"
+        assert result["model"]["input_shape"] == [64, 64, 3]
+        assert result["model"]["num_classes"] == 2
+        assert np.isfinite(result["test"]["loss"])
+
+
+def test_capacity_gap_imagenet_runs_at_smoke_scale(tmp_path):
+    folder = _image_folder(tmp_path / "images")
+    gin_file = os.path.join(EXPERIMENTS, "capacity_gap", "imagenet_resnet18.gin")
+    results = _run(gin_file, folder, tmp_path / "study", ["EPOCHS = 1"])
+    _check(results, ["teacher", "scratch", "kd"])
+
+
+@pytest.mark.slow
+def test_eskd_imagenet_runs_at_smoke_scale(tmp_path):
+    folder = _image_folder(tmp_path / "images")
+    gin_file = os.path.join(EXPERIMENTS, "early_stopping", "imagenet_resnet18.gin")
+    results = _run(gin_file, folder, tmp_path / "study", ["EPOCHS = 2", "STOP_KD_EPOCHS = [1]"])
+    _check(results, ["teacher", "scratch", "kd", "eskd_1"])
