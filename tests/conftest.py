@@ -14,9 +14,21 @@ for _path in (REPO_ROOT, TESTS_DIR):  # the package, and shared helpers such as 
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
+
+
+@pytest.fixture(scope="session")
+def mirrored_cpus():
+    """The session's one MirroredStrategy over the two logical CPUs.
+
+    Each MirroredStrategy object numbers its collectives from the same start, so two of them in
+    one process can reuse a key with different shapes and abort synchronized BatchNorm's
+    all-reduce; every in-process test that needs two replicas shares this one.
+    """
+    return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])

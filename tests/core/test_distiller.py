@@ -96,12 +96,11 @@ def _one_step_weights(strategy, batchnorm, sync):
 
 
 @pytest.fixture(scope="module")
-def mirrored():
-    """One strategy for the module: separate MirroredStrategy objects in one process can hand
-    out colliding collective keys, which aborts synchronized BatchNorm's all-reduce."""
-    cpus = tf.config.list_logical_devices("CPU")
-    assert len(cpus) >= 2, "tests/conftest.py configures two logical CPUs"
-    return tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
+def mirrored(mirrored_cpus):
+    """The session's strategy (tests/conftest.py): separate MirroredStrategy objects in one
+    process can hand out colliding collective keys, which aborts synchronized BatchNorm."""
+    assert mirrored_cpus.num_replicas_in_sync == 2, "tests/conftest.py configures two CPUs"
+    return mirrored_cpus
 
 
 @pytest.mark.parametrize("batchnorm,sync", [(False, False), (True, True)])

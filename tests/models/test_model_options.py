@@ -61,11 +61,10 @@ def test_sync_batchnorm_reaches_every_batchnorm_layer(name):
 
 
 @pytest.mark.parametrize("synchronized", [True, False])
-def test_sync_batchnorm_uses_global_batch_statistics_across_replicas(synchronized):
-    devices = [device.name for device in tf.config.list_logical_devices("CPU")][:2]
-    if len(devices) < 2:
+def test_sync_batchnorm_uses_global_batch_statistics_across_replicas(synchronized, mirrored_cpus):
+    strategy = mirrored_cpus  # shared: a second MirroredStrategy could reuse collective keys
+    if strategy.num_replicas_in_sync < 2:
         pytest.skip("needs two logical CPU devices (configured by tests/conftest.py)")
-    strategy = tf.distribute.MirroredStrategy(devices)
     with strategy.scope():
         replicated = models.build(
             "resnet8", input_shape=SHAPE, num_classes=5, sync_batchnorm=synchronized
