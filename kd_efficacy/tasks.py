@@ -20,7 +20,10 @@ from kd_efficacy import (
     data,
     distribute,
     export,
+    hardware,
+    hparams_logging,
     learning_rate,
+    mimicry,
     models,
     run_dir,
     teachers,
@@ -234,7 +237,11 @@ def _execute(ctx, spec, out_dir):
         optimizer.build(student.trainable_variables)
         finished = checkpoint.restore(_paths(directory)["checkpoints"], distiller)
     history = _history_until(_paths(directory)["metrics"], finished, paths["metrics"])
-    fit_callbacks = _callbacks(distiller, spec, paths, dataset, history, ctx)
+    # Mimicry and HParams (mimicry.py, hparams_logging.py): the teacher's test accuracy, once.
+    teacher_accuracy = mimicry.teacher_test_accuracy(loaded, dataset.test)
+    teacher_names = [teachers.model_info(d)["name"] for d in teacher_dirs]
+    hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
+    fit_callbacks = _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy)
     try:
         distiller.fit(
             dataset.train,
@@ -270,10 +277,13 @@ def _execute(ctx, spec, out_dir):
         "train_seconds": float(sum(row.get("epoch_seconds", 0.0) for row in history)),
         "session_seconds": time.time() - started,
         "replicas": ctx.strategy.num_replicas_in_sync,
+        "teacher_test_accuracy": teacher_accuracy,
+        "hardware": hardware.describe(),
     }
     sample = next(iter(dataset.test))[0][:8]
     error = export.export_student(student, paths["export"], sample, recipe.export_tflite)
     fields["export"] = {"dir": "export", "max_logit_error": error}
+    hparams_logging.log_final(paths["logs"], fields, recipe.epochs)
     return run_dir.write_result(out_dir, spec, "complete", **fields)
 
 
@@ -301,21 +311,17 @@ def _best(history):
     return max(rows, key=lambda row: row[key]) if rows else {}
 
 
-def _callbacks(distiller, spec, paths, dataset, history, ctx):
+def _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy=None):
     recipe = spec["recipe"]
-
-    def train_set_metrics(epoch, logs):
-        if not recipe["train_set_metrics"]:
-            return {}
-        clean = distiller.evaluate(dataset.train_eval, verbose=0, return_dict=True)
-        return {f"train_eval_{k}": float(v) for k, v in clean.items()}
-
+    # Train-set terms and the teacher's accuracy per epoch, to metrics.jsonl and TensorBoard.
+    train_eval = dataset.train_eval if recipe["train_set_metrics"] else None
+    epoch_extras = mimicry.EpochExtras(distiller, train_eval, paths["logs"], teacher_accuracy)
     best_so_far = max((row.get("val_accuracy", -np.inf) for row in history), default=-np.inf)
     chosen = [
         callbacks.KDSchedule(spec.get("stop_kd_epoch")),
         callbacks.StopOnNonFinite(),
         keras.callbacks.TensorBoard(paths["logs"], write_graph=False, update_freq="epoch"),
-        callbacks.RunRecorder(paths["metrics"], extra_metrics=train_set_metrics),
+        callbacks.RunRecorder(paths["metrics"], extra_metrics=epoch_extras),
         callbacks.TeacherSnapshots(
             paths["snapshots"], spec["snapshot_epochs"], best_so_far=best_so_far
         ),

@@ -1,1 +1,10 @@
-"""Reports: study directories -> tables (CSV/Markdown), figures (PNG) and report.md."""
+"""Reports: study directories -> tables (CSV/Markdown), figures (PNG) and report.md.
+
+- ``study.py``: a study read from its run directories (rows, curves, what ran).
+- ``tables.py``: mean ± std aggregation and Markdown tables.
+- ``findings.py``: the sentences stating what the numbers show, generated from them.
+- ``figures.py``: the PNG figures (matplotlib, Agg canvas).
+- ``grid_sections.py`` / ``chain_sections.py``: the sections of each study kind.
+- ``paper.py``: the paper's published numbers and when they are comparable.
+- ``report.py``: writes report.md; ``__main__``: ``python -m kd_efficacy.report STUDY_DIR``.
+"""

@@ -1,24 +1,23 @@
-"""report.md: what ran, the tables and what they show, written from the numbers."""
+"""report.md: the question, what ran, then per section a table, its sentences and figures."""
 
 import os
-import platform
 
 from kd_efficacy import atomic_io
 
 REPORT_MD = "report.md"
+READING = (
+    "Numbers are mean ± std over seeds (n = number of seeds); accuracies are fractions of the "
+    "test set. The sentences under each heading are generated from the numbers in that section "
+    "when the report is built."
+)
 
 
-def environment_line():
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    device = f"{len(gpus)} GPU(s)" if gpus else f"CPU only ({os.cpu_count()} cores)"
-    return f"TensorFlow {tf.__version__}, {device}, {platform.platform()}"
-
-
-def write(study_dir, title, what_ran, sections):
-    """``sections``: list of (heading, body markdown)."""
-    parts = [f"# {title}", "", "## What ran", "", what_ran, ""]
+def write(study_dir, title, question, what_ran, sections):
+    """``sections``: list of (heading, body markdown). Returns the text written."""
+    parts = [f"# {title}", ""]
+    if question:
+        parts += [question, ""]
+    parts += [READING, "", "## What ran", "", what_ran, ""]
     for heading, body in sections:
         parts += [f"## {heading}", "", body, ""]
     text = "\n".join(parts).rstrip() + "\n"

@@ -33,7 +33,7 @@ def aggregate(rows, by, values):
 
 
 def fmt(value, digits=4):
-    if value is None:
+    if value is None or value == "":
         return "–"
     if isinstance(value, float):
         return f"{value:.{digits}f}"

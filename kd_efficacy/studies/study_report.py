@@ -1,122 +1,79 @@
-"""Study reports: the tables of each study kind, built from run directories alone.
+"""Study reports: ``summary.csv``, ``report.md`` and ``figures/``, built from run directories alone.
 
-``build(study_dir, kind)`` reads every run's ``planned.json``/``result.json``, rewrites
-``summary.csv`` and writes ``report.md``. It needs no gin config, so
-``python -m kd_efficacy.report <study_dir>`` rebuilds a report from copied directories.
+``build(study_dir, kind)`` reads every run's ``planned.json``/``result.json``/``metrics.jsonl``,
+rewrites ``summary.csv``, draws the figures and writes ``report.md`` (what ran, tables, the
+sentences generated from their numbers, figures, the paper's numbers where the setup matches).
+It needs no gin config: ``python -m kd_efficacy.report <study_dir>`` rebuilds a report from
+copied directories, including runs gathered from other machines.
 """
 
 import json
 import os
 
 from kd_efficacy import atomic_io
-from kd_efficacy.report import report, tables
+from kd_efficacy.report import chain_sections, grid_sections, report, study
 from kd_efficacy.studies import summary
 
 STUDY_JSON = "study.json"
+KINDS = ("capacity_gap", "early_stopping", "sequential", "ensemble")
 TITLES = {
     "capacity_gap": "Capacity gap: student accuracy against teacher size",
     "early_stopping": "Early stopping: early-stopped teachers and ESKD",
     "sequential": "Sequential KD: chains through mid-sized models",
     "ensemble": "Ensembles of chained, independent and distilled models",
 }
-HEADERS = {
-    "teacher_params": "teacher params",
-    "teacher_accuracy": "teacher acc",
-    "test_accuracy": "student test acc",
-    "train_kd": "final train KD",
-    "test_kd": "final test KD",
-    "teacher_epoch": "teacher epoch",
-    "stop_kd_epoch": "stop-KD epoch",
+# What each study asks (Cho & Hariharan 2019); the answers are in the generated sentences.
+QUESTIONS = {
+    "capacity_gap": (
+        "Does a larger, more accurate teacher make a better student? One student architecture "
+        "is distilled from teachers of growing size and compared with itself trained from "
+        "scratch; the KD loss on training and test data shows how well it mimics each teacher."
+    ),
+    "early_stopping": (
+        "Does a student learn better from a teacher stopped early, or from KD stopped early "
+        "(ESKD: the KD term switched off part-way, plain cross-entropy after)? Students of "
+        "early teacher snapshots and ESKD students are compared with full KD and scratch."
+    ),
+    "sequential": (
+        "Does distilling through mid-sized models (teacher → assistant → student) beat "
+        "distilling the student directly from the teacher, or training it from scratch?"
+    ),
+    "ensemble": (
+        "Do the models of a KD chain make a good ensemble? Ensembles of the same architectures "
+        "trained as a chain, independently from scratch, or each distilled from the teacher "
+        "are compared by accuracy and by how often their members disagree."
+    ),
 }
 
 
-def _sort_key(entry):
-    order = {"teacher": 0, "scratch": 1}
-    return (order.get(entry["role"], 2), entry["role"], entry.get("teacher_params") or 0)
-
-
-def _grid_sections(rows):
-    students = [r for r in rows if r["role"] != "teacher"]
-    by = ["role", "teacher", "teacher_epoch", "stop_kd_epoch"]
-    values = [
-        "teacher_params",
-        "teacher_accuracy",
-        "test_accuracy",
-        "train_kd",
-        "test_kd",
-        "agreement",
-    ]
-    table = sorted(tables.aggregate(students, by, values), key=_sort_key)
-    teacher_rows = tables.aggregate(
-        [r for r in rows if r["role"] == "teacher"], ["model"], ["params", "test_accuracy"]
-    )
-    teacher_headers = {"test_accuracy": "test acc"}
-    return [
-        ("Students", tables.markdown(table, by, values, HEADERS)),
-        (
-            "Teachers",
-            tables.markdown(teacher_rows, ["model"], ["params", "test_accuracy"], teacher_headers),
-        ),
-    ]
-
-
-def _sequential_sections(rows):
-    by, values = ["role", "model"], ["test_accuracy", "test_kd", "agreement"]
-    table = tables.aggregate(rows, by, values)
-    return [("Chain, direct and scratch", tables.markdown(table, by, values, HEADERS))]
-
-
-def _ensemble_sections(study_dir, rows):
-    sections = _sequential_sections(rows)
-    path = os.path.join(study_dir, "ensembles.csv")
-    if os.path.exists(path):
-        values = [
-            "ensemble_accuracy",
-            "mean_member_accuracy",
-            "best_member_accuracy",
-            "disagreement",
-        ]
-        table = tables.aggregate(summary.read_csv(path), ["group", "members"], values)
-        sections.insert(0, ("Ensembles", tables.markdown(table, ["group", "members"], values)))
-    return sections
-
-
-def sections_for(study_dir, kind, rows):
-    if kind in ("capacity_gap", "early_stopping"):
-        return _grid_sections(rows)
-    if kind == "sequential":
-        return _sequential_sections(rows)
-    return _ensemble_sections(study_dir, rows)
-
-
-def what_ran(rows):
-    statuses = {}
-    for row in rows:
-        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-    seconds = sum(tables.to_float(r.get("train_seconds")) or 0.0 for r in rows)
-    status_text = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
-    return (
-        f"{len(rows)} runs ({status_text}); {seconds / 60:.1f} min of training in total.\n\n"
-        f"Environment: {report.environment_line()}."
-    )
+def sections_for(found):
+    if found.kind in ("capacity_gap", "early_stopping"):
+        return grid_sections.sections(found)
+    return chain_sections.sections(found)
 
 
 def build(study_dir, kind=None):
-    """Writes summary.csv and report.md for the study in ``study_dir``; returns the rows."""
-    kind = kind or _read_kind(study_dir)
+    """Writes summary.csv, figures/ and report.md for the study; returns the summary rows."""
+    kind = kind or read_kind(study_dir)
     atomic_io.write_json(os.path.join(study_dir, STUDY_JSON), {"kind": kind})
-    rows = summary.rows(study_dir)
-    atomic_io.write_text(os.path.join(study_dir, summary.SUMMARY_CSV), summary.to_csv(rows))
-    complete = [r for r in rows if r["status"] == "complete"]
-    sections = sections_for(study_dir, kind, complete)
-    failed = [r for r in rows if r["status"] != "complete"]
+    found = study.load(study_dir, kind)
+    atomic_io.write_text(os.path.join(study_dir, summary.SUMMARY_CSV), summary.to_csv(found.rows))
+    sections = sections_for(found)
+    failed = [r for r in found.rows if r["status"] != "complete"]
     if failed:
         listing = "\n".join(f"- `{r['run']}`: {r['status']}" for r in failed)
         sections.append(("Runs not complete (excluded from means)", listing))
-    report.write(study_dir, TITLES.get(kind, kind), what_ran(rows), sections)
-    return rows
+    intro = QUESTIONS.get(kind, "")
+    report.write(study_dir, TITLES.get(kind, kind), intro, study.what_ran(found), sections)
+    return found.rows
 
 
-def _read_kind(study_dir):
-    with open(os.path.join(study_dir, STUDY_JSON)) as f:
+def read_kind(study_dir):
+    path = os.path.join(study_dir, STUDY_JSON)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{path} is missing: it records the study kind; pass the kind explicitly "
+            f"(one of {KINDS})"
+        )
+    with open(path) as f:
         return json.load(f)["kind"]

@@ -1,0 +1,92 @@
+"""TensorBoard HParams: each run's hyperparameters and final metrics, for study-wide comparison.
+
+At run start, ``log_hparams`` writes the run's hyperparameters as an HParams session into
+``<run_dir>/logs``; at the end, ``log_final`` writes the final metrics there as ``final/*``
+scalars. Pointing TensorBoard at a study directory then lists every run in the HParams dashboard;
+its metric columns are inferred from the scalars of each run's logs (``final/*`` and Keras'
+``epoch_*`` under train/, validation/, train_eval/).
+
+Values are typed consistently across runs (the dashboard infers one type per hyperparameter):
+a run without a teacher logs teacher 'none', teacher epoch 'none' and stop-KD epoch 0.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+from kd_efficacy import run_dir
+
+PLANNED_JSON = "planned.json"  # written by studies (summary.write_planned); gives the role
+
+
+def hparams_of(spec, teacher_names, role=None):
+    """The hyperparameters of a run spec as {name: bool/int/float/str}."""
+    recipe = spec["recipe"]
+    distill = bool(spec["teachers"])
+    stop = spec.get("stop_kd_epoch")
+    values = {
+        "task": spec["task"],
+        "role": role or spec["task"],
+        "model": spec["model"],
+        "teacher": "+".join(teacher_names) if teacher_names else "none",
+        "teacher_epoch": spec["teachers"][0]["epoch"] if distill else "none",
+        # The values the Distiller uses for a run without teachers (tasks._execute).
+        "temperature": float(spec.get("temperature", 1.0)),
+        "ce_weight": float(spec.get("ce_weight", 1.0)),
+        "kd_weight": float(spec.get("kd_weight", 0.0)),
+        "stop_kd_epoch": 0 if stop is None else int(stop),
+        "seed": int(spec["seed"]),
+        "dataset": str(recipe["dataset"]),
+        "epochs": int(recipe["epochs"]),
+        "base_lr": float(recipe["base_lr"]),
+        "global_batch_size": int(recipe["global_batch_size"]),
+    }
+    return values
+
+
+def _role(directory):
+    path = os.path.join(directory, PLANNED_JSON)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f).get("role")
+
+
+def log_hparams(logs_dir, spec, teacher_names, run_directory=None):
+    """Writes the run's HParams session summary into ``logs_dir``."""
+    values = hparams_of(spec, teacher_names, _role(run_directory) if run_directory else None)
+    writer = tf.summary.create_file_writer(logs_dir)
+    with writer.as_default():
+        hp.hparams(values, trial_id=run_dir.spec_hash(spec))
+    writer.close()
+    return values
+
+
+def final_metrics(result):
+    """The numbers a study compares runs by, from a run's result fields."""
+    test = result.get("test", {})
+    last = result.get("last", {})
+    best = result.get("best", {})
+    candidates = {
+        "final/test_accuracy": test.get("accuracy"),
+        "final/test_kd": test.get("kd"),
+        "final/test_agreement": test.get("agreement"),
+        "final/train_eval_accuracy": last.get("train_eval_accuracy"),
+        "final/train_eval_kd": last.get("train_eval_kd"),
+        "final/best_val_accuracy": best.get("val_accuracy"),
+        "final/teacher_test_accuracy": result.get("teacher_test_accuracy"),
+    }
+    return {k: float(v) for k, v in candidates.items() if v is not None}
+
+
+def log_final(logs_dir, result, step):
+    """Writes the final metrics as scalars at ``step`` (the run's epoch count)."""
+    metrics = final_metrics(result)
+    writer = tf.summary.create_file_writer(logs_dir)
+    with writer.as_default():
+        for name, value in metrics.items():
+            tf.summary.scalar(name, value, step=step)
+    writer.close()
+    return metrics
