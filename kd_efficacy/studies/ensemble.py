@@ -83,7 +83,7 @@ def ensemble(
     outcomes = plan.execute_plan(ctx, runs, ctx.only_run)
     if ctx.is_chief and all(result and result["status"] == "complete" for _, result in outcomes):
         evaluate_all(ctx.model_dir, chain, seeds, recipe)
-    return study_report.build(ctx.model_dir, "ensemble")
+    return study_report.build(ctx.model_dir, "ensemble") if ctx.is_chief else outcomes
 
 
 def evaluate_all(study_dir, chain, seeds, recipe):

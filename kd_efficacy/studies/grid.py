@@ -17,8 +17,8 @@ from kd_efficacy.studies.plan import PlannedRun
 
 def run_grid(ctx, kind, **grid_args):
     """Plans the grid, trains what is missing and writes the ``kind`` study's report."""
-    plan.execute_plan(ctx, grid_plan(**grid_args), ctx.only_run)
-    return study_report.build(ctx.model_dir, kind)
+    outcomes = plan.execute_plan(ctx, grid_plan(**grid_args), ctx.only_run)
+    return study_report.build(ctx.model_dir, kind) if ctx.is_chief else outcomes
 
 
 def grid_plan(

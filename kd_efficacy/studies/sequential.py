@@ -65,5 +65,6 @@ def sequential(
     runs = chain_plan(
         chain, recipe, teacher_recipe, seeds, teacher_seed, temperature, ce_weight, kd_weight
     )
-    plan.execute_plan(ctx, runs, ctx.only_run)
-    return study_report.build(ctx.model_dir, "sequential")
+    outcomes = plan.execute_plan(ctx, runs, ctx.only_run)
+    # Other workers of a multi-worker job write nothing into the study directory.
+    return study_report.build(ctx.model_dir, "sequential") if ctx.is_chief else outcomes
