@@ -1,13 +1,18 @@
 """Crash-safe file writes: a reader never sees a torn file.
 
-Whole files are written to a temporary sibling, flushed to disk and renamed over the target
-(``os.replace`` is atomic on POSIX); logs grow by appending whole lines, each flushed and synced.
+Whole files are written to a temporary sibling, synced and renamed over the target (``os.replace``
+is atomic on POSIX), then the directory is synced so the rename survives a power loss. Logs grow by
+appending whole lines, each synced; a crash can tear only the last line, which readers skip and
+the next append cuts off. So a SIGKILL (or SIGTERM, or a full disk) at any moment leaves every file
+either at its previous version or at its new one, and at worst a stray ``.tmp-*`` file.
 """
 
 import contextlib
 import json
 import os
 import tempfile
+
+TEMP_PREFIX = ".tmp-"
 
 
 @contextlib.contextmanager
@@ -18,16 +23,38 @@ def replacing(path, suffix=""):
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=suffix)
     os.close(fd)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_directory(directory)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _sync_directory(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems (network mounts) refuse to sync a directory; the rename stands
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(directory):
+    """Deletes ``.tmp-*`` files a killed writer left in ``directory``; call it only where this
+    process is the single writer (another writer's temporary file may be in use)."""
+    if not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        if name.startswith(TEMP_PREFIX):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, name))
 
 
 def write_text(path, text):
@@ -49,11 +76,32 @@ def rewrite_json_lines(path, rows):
 
 def append_json_line(path, obj):
     """Appends one whole JSON line; a crash can lose the line but never tear an earlier one."""
-    line = _json_line(obj)
-    with open(path, "a") as f:
+    line = _json_line(obj).encode()
+    with open(path, "ab+") as f:
+        _cut_torn_tail(f)
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _cut_torn_tail(f):
+    """Truncates a last line left without its newline by a crash, so appends start a fresh line."""
+    end = f.seek(0, os.SEEK_END)
+    if end == 0:
+        return
+    f.seek(end - 1)
+    if f.read(1) == b"\n":
+        return
+    position = end
+    while position > 0:
+        start = max(0, position - 65536)
+        f.seek(start)
+        newline = f.read(position - start).rfind(b"\n")
+        if newline >= 0:
+            f.truncate(start + newline + 1)
+            return
+        position = start
+    f.truncate(0)
 
 
 def read_json_lines(path):

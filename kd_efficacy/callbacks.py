@@ -121,7 +121,12 @@ class NonFiniteLoss(RuntimeError):
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
-    """Raises at the first non-finite loss, before a NaN reaches a checkpoint."""
+    """Raises at the first non-finite loss, before a NaN reaches a checkpoint.
+
+    Listed before ``RunRecorder``, ``TeacherSnapshots`` and ``RunCheckpoint``: at epoch end it also
+    checks the validation loss and the student's weights (the epoch's last update can break the
+    weights after the last finite training loss), so the last checkpoint stays a good one.
+    """
 
     def __init__(self):
         super().__init__()
@@ -135,7 +140,18 @@ class StopOnNonFinite(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             raise NonFiniteLoss(
                 f"loss became {float(loss)} at epoch {self._epoch}, step {batch + 1}; "
-                "lower BASE_LR or check the data"
+                "lower BASE_LR (or raise warmup_epochs) and check the data"
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {k: float(v) for k, v in (logs or {}).items() if k in ("loss", "val_loss")}
+        broken = [k for k, v in values.items() if not math.isfinite(v)]
+        if not all(bool(keras.ops.all(keras.ops.isfinite(w))) for w in self.model.student.weights):
+            broken.append("student weights")
+        if broken:
+            raise NonFiniteLoss(
+                f"{' and '.join(broken)} became non-finite at epoch {epoch + 1}, after its last "
+                "step; lower BASE_LR (or raise warmup_epochs) and check the data"
             )
 
 

@@ -11,7 +11,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, distribute
+from kd_efficacy import atomic_io, distribute, gin_errors
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import ConfigError
 
@@ -39,6 +39,7 @@ def run(
 
     With ``plan_only`` a study's checked plan is returned and nothing is written or trained.
     """
+    gin_errors.check_required_macros(gin.config_str())
     if plan_only:
         return _plan(task, model_dir, seed)
     if precision not in PRECISIONS:
@@ -52,7 +53,7 @@ def run(
         jit_compile = bool(gpus)  # XLA measured slower on CPU (see BENCHMARKS.md)
     strategy_obj = distribute.make_strategy(strategy)
     is_chief = distribute.is_chief(strategy_obj)  # other workers write nothing into model_dir
-    _claim_config(model_dir, gin.config_str(), write=is_chief)
+    claimed = _claim_config(model_dir, gin.config_str(), write=is_chief)
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(seed)
     if deterministic:
@@ -67,7 +68,13 @@ def run(
         verbose=verbose,
         only_run=only_run,
     )
-    result = task(ctx)
+    try:
+        with gin_errors.as_config_errors():  # so that gin's call-time errors undo the claim too
+            result = task(ctx)
+    except ConfigError:
+        if claimed:
+            _unclaim(model_dir, *claimed)
+        raise
     if is_chief:
         _write_operative_config(model_dir)
     return result
@@ -98,7 +105,12 @@ def bindings(config_text):
 
 
 def _claim_config(model_dir, config_text, write=True):
-    """Writes config.gin; refuses a model_dir whose config.gin differs, naming the bindings."""
+    """Writes config.gin; refuses a model_dir whose config.gin differs, naming the bindings.
+
+    Checks that model_dir is writable on every start (a resumed run's disk may be full or
+    read-only by now). Returns (config.gin path, model_dir's entries before, None if it did not
+    exist) when this call wrote config.gin, else None.
+    """
     path = os.path.join(model_dir, CONFIG_GIN)
     if os.path.exists(path):
         with open(path) as f:
@@ -113,13 +125,26 @@ def _claim_config(model_dir, config_text, write=True):
                 f"{model_dir} holds another experiment (differs in {detail}); use a new "
                 "--model_dir, or delete that directory to start over"
             )
-        return
     if not write:
-        return
+        return None
     from kd_efficacy import run_dir
 
+    before = sorted(os.listdir(model_dir)) if os.path.isdir(model_dir) else None
     run_dir.check_writable(model_dir)
+    if os.path.exists(path):
+        return None
     atomic_io.write_text(path, config_text)
+    return path, before
+
+
+def _unclaim(model_dir, config_path, before):
+    """Undoes a fresh claim refused by a ConfigError (tasks and studies check their inputs before
+    writing anything else), so that the corrected command can use the same model_dir."""
+    if sorted(os.listdir(model_dir)) != sorted((before or []) + [CONFIG_GIN]):
+        return  # something else was written since: the claim stands
+    os.remove(config_path)
+    if before is None:
+        os.rmdir(model_dir)
 
 
 def _write_operative_config(model_dir):

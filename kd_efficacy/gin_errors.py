@@ -1,4 +1,4 @@
-"""Turns gin's call-time errors (a REQUIRED binding left unset, an undefined macro) into
+"""Turns gin's call-time errors (a REQUIRED binding or macro left unset, an undefined macro) into
 one-line ConfigErrors that say which binding to set.
 
 Gin appends "In call to configurable ..." lines to any exception raised through a configurable;
@@ -9,6 +9,17 @@ import contextlib
 import re
 
 from kd_efficacy.errors import ConfigError
+
+
+def check_required_macros(config_text):
+    """A macro left at ``%gin.REQUIRED`` (runs/*.gin leaves declare them) would reach the code as
+    gin's placeholder object; name it instead. ``config_text``: ``gin.config_str()``."""
+    unset = re.findall(r"^([A-Z][A-Z0-9_]*) = %gin\.REQUIRED$", config_text, re.MULTILINE)
+    if unset:
+        raise ConfigError(
+            f"required setting {', '.join(unset)} is not set; bind it in a gin file or with "
+            f'--gin_bindings="{unset[0]} = ..." (see gin_configs/runs/)'
+        )
 
 
 def first_line(error):

@@ -4,14 +4,26 @@ Flags live here only. Gin include paths resolve from the working directory, the 
 root and the installed package (which ships ``gin_configs/``), so
 ``include 'gin_configs/datasets/digits.gin'`` works from a checkout and from a pip install.
 A user error prints one line and exits with status 2; nothing is written before the checks.
+The other ways a run stops short (SIGTERM, a failed write, divergence) also end in one line, with
+the exit codes of ``errors.py``.
 """
 
+import errno
 import os
 import sys
+import tokenize
 
 from absl import app, flags
 
-from kd_efficacy.errors import EXIT_CONFIG_ERROR, ConfigError
+from kd_efficacy import gin_errors, preemption
+from kd_efficacy.errors import (
+    EXIT_CONFIG_ERROR,
+    EXIT_IO_ERROR,
+    EXIT_PREEMPTED,
+    EXIT_RUN_FAILED,
+    ConfigError,
+    RunFailed,
+)
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")
 flags.DEFINE_multi_string("gin_bindings", [], 'Gin bindings, e.g. "EPOCHS = 3".')
@@ -24,16 +36,16 @@ SEARCH_PATHS = (os.path.dirname(PACKAGE_ROOT), PACKAGE_ROOT)
 
 def parse_gin(gin_files, gin_bindings):
     """Registers every configurable, then parses; a gin mistake becomes a one-line ConfigError."""
+    files = [_locate(f) for f in gin_files]  # before the heavy imports: a typo fails at once
     import gin
 
     from kd_efficacy import registered  # noqa: F401  (registers tasks, studies, recipe)
 
     for path in SEARCH_PATHS:
         gin.add_config_file_search_path(path)
-    files = [_locate(f) for f in gin_files]
     try:
         gin.parse_config_files_and_bindings(files, gin_bindings, finalize_config=False)
-    except (OSError, ValueError, KeyError, SyntaxError) as e:
+    except (OSError, ValueError, KeyError, SyntaxError, tokenize.TokenError) as e:
         message = " ".join(str(e).split())
         raise ConfigError(
             f"bad gin config: {message} (check the spelling against gin_configs/)"
@@ -51,26 +63,83 @@ def _locate(path):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    """Runs the experiment; every way it can stop short ends in one line and an exit code
+    (errors.py): a user error, a preemption, a failed write, a diverged run."""
     try:
-        if not FLAGS.gin_file:
-            raise ConfigError(
-                "no --gin_file given; e.g. --gin_file=gin_configs/quickstart/teacher.gin"
-            )
-        parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-        from kd_efficacy import experiment, gin_errors
-
-        with gin_errors.as_config_errors():
-            kwargs = {"model_dir": FLAGS.model_dir} if FLAGS.model_dir else {}
-            experiment.run(**kwargs)
+        with preemption.stop_on_sigterm():
+            result = _run(argv)
+        _check_study(result)
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(EXIT_CONFIG_ERROR)
+        _exit(f"error: {e}", EXIT_CONFIG_ERROR)
+    except RunFailed as e:
+        _exit(f"error: run failed: {gin_errors.first_line(e)}; see result.json", EXIT_RUN_FAILED)
+    except preemption.Preempted as e:
+        _exit(
+            f"preempted: {e}; every finished epoch is saved, rerun the same command to resume",
+            EXIT_PREEMPTED,
+        )
+    except OSError as e:
+        if e.errno not in _IO_ERRNOS:
+            raise
+        _exit(
+            f"error: could not write {e.filename or 'a file'} ({e.strerror}); free disk space or "
+            "fix permissions, then rerun the same command: it resumes from the last checkpoint",
+            EXIT_IO_ERROR,
+        )
+
+
+# Write failures that are the machine's, not the code's: a full disk, a read-only mount, ...
+_IO_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO)
+
+
+def _run(argv):
+    if len(argv) > 1:
+        raise ConfigError(
+            f"unexpected arguments {argv[1:]}; pass everything as --gin_file, --gin_bindings or "
+            "--model_dir (quote bindings that hold spaces)"
+        )
+    if not FLAGS.gin_file:
+        raise ConfigError("no --gin_file given; e.g. --gin_file=gin_configs/quickstart/teacher.gin")
+    parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    from kd_efficacy import experiment
+
+    with gin_errors.as_config_errors():
+        kwargs = {"model_dir": FLAGS.model_dir} if FLAGS.model_dir else {}
+        return experiment.run(**kwargs)
+
+
+def _check_study(result):
+    """A study that finished with failed or blocked runs exits with EXIT_RUN_FAILED."""
+    if not isinstance(result, list):
+        return
+    bad = [r for r in result if isinstance(r, dict) and r.get("status") in ("failed", "blocked")]
+    if bad:
+        listing = ", ".join(f"{r['run']} ({r['status']})" for r in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise RunFailed(
+            f"{len(bad)} of the study's runs did not train: {listing}{more}; the report lists "
+            "them, the study's other results are complete"
+        )
+
+
+def _exit(message, code):
+    print(" ".join(message.splitlines()), file=sys.stderr)
+    sys.exit(code)
+
+
+def _parse_flags(argv):
+    """absl's flag parsing, with a misspelled flag reported like any other user error."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        _exit(
+            f"error: {e}; the flags are --gin_file, --gin_bindings and --model_dir",
+            EXIT_CONFIG_ERROR,
+        )
 
 
 def entry_point():
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ into a directory that holds:
 - an interrupted run of the same spec: resumed from its checkpoint.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,8 @@ from kd_efficacy.errors import ConfigError
 RUN_JSON = "run.json"
 RESULT_JSON = "result.json"
 METRICS_JSONL = "metrics.jsonl"
+# Sub-directories written only by the process training the run (not by a study's other runs).
+TRAINER_WRITTEN = ("checkpoints", "snapshots")
 
 
 def spec_hash(spec):
@@ -53,6 +56,9 @@ def differences(old, new, prefix=""):
 
 
 def check_writable(run_dir):
+    """Raises ConfigError unless a file can be created in ``run_dir`` (created if missing; removed
+    again when it cannot be written)."""
+    existed = os.path.isdir(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)
         probe = os.path.join(run_dir, ".write-probe")
@@ -60,8 +66,12 @@ def check_writable(run_dir):
             f.write("ok")
         os.remove(probe)
     except OSError as e:
+        if not existed and os.path.isdir(run_dir):
+            with contextlib.suppress(OSError):
+                os.rmdir(run_dir)
         raise ConfigError(
-            f"model_dir {run_dir} is not writable ({e.strerror}); choose another --model_dir"
+            f"model_dir {run_dir} is not writable ({e.strerror or e}); fix its permissions or "
+            "free disk space, or choose another --model_dir"
         ) from None
 
 
@@ -83,14 +93,18 @@ def check_same(run_dir, spec):
 def claim(run_dir, spec):
     """Checks ``run_dir`` against ``spec``; returns True when the run is already complete.
 
-    Raises ConfigError, touching nothing, when the directory holds a different run.
+    Raises ConfigError, touching nothing, when the directory holds a different run or cannot be
+    written (checked on every start: a resumed run's disk may have changed since).
     """
     check_same(run_dir, spec)
     path = os.path.join(run_dir, RUN_JSON)
-    if os.path.exists(path):
-        return is_complete(run_dir, spec)
+    if os.path.exists(path) and is_complete(run_dir, spec):
+        return True
     check_writable(run_dir)
-    atomic_io.write_json(path, spec)
+    if not os.path.exists(path):
+        atomic_io.write_json(path, spec)
+    for sub in TRAINER_WRITTEN:  # this process is their only writer: drop a killed one's temps
+        atomic_io.remove_stale_temps(os.path.join(run_dir, sub))
     return False
 
 

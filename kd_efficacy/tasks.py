@@ -25,24 +25,22 @@ from kd_efficacy import (
     learning_rate,
     mimicry,
     models,
+    preflight,
     run_dir,
     teachers,
 )
 from kd_efficacy.distiller import Distiller
-from kd_efficacy.errors import ConfigError
+from kd_efficacy.errors import ConfigError, RunFailed
 from kd_efficacy.recipe import Recipe
 
 TEACHER_EPOCHS = ("last", "best")
-
-
-class RunFailed(RuntimeError):
-    """A run stopped for a reason recorded in its result.json (e.g. divergence)."""
 
 
 @gin.register
 def train(ctx, model=gin.REQUIRED, recipe=gin.REQUIRED, snapshot_epochs=()):
     """Trains ``model`` from scratch; keeps snapshots after ``snapshot_epochs`` (1-based)."""
     spec = train_spec(model, recipe, ctx.seed, snapshot_epochs)
+    _preflight(ctx, spec)
     return execute(ctx, spec)
 
 
@@ -79,7 +77,14 @@ def distill(
         stop_kd_epoch,
         snapshot_epochs,
     )
+    _preflight(ctx, spec, [(d, teachers.model_info(d)) for d in teacher_dirs])
     return execute(ctx, spec)
+
+
+def _preflight(ctx, spec, teacher_models=()):
+    """Checks the run's inputs before its directory is claimed (preflight.py)."""
+    if not run_dir.is_complete(ctx.model_dir, spec):
+        preflight.check_spec(spec, ctx.strategy, teacher_models)
 
 
 def train_spec(model, recipe, seed, snapshot_epochs=()):

@@ -10,7 +10,7 @@ action goes to ``study_log.jsonl``; ``study_report`` then writes ``summary.csv``
 import dataclasses
 import os
 
-from kd_efficacy import atomic_io, run_dir, tasks
+from kd_efficacy import atomic_io, preflight, run_dir, tasks, teachers
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import summary
@@ -97,10 +97,29 @@ def specs_for(study_dir, runs):
     return specs
 
 
+def _preflight(ctx, runs, specs):
+    """Every incomplete run's data, model and teachers checked before anything is written."""
+    cache, model_infos = {}, {}
+    for run in runs:
+        directory = run_path(ctx.model_dir, run.name)
+        if run_dir.is_complete(directory, specs[run.name]):
+            model_infos[run.name] = teachers.model_info(directory)
+            continue
+        teacher_models = [(run_path(ctx.model_dir, t), model_infos[t]) for t in run.teachers]
+        info = preflight.check_spec(specs[run.name], ctx.strategy, teacher_models, cache)
+        model_infos[run.name] = preflight.model_info(info)
+
+
 def execute_plan(ctx, runs, only_run=None):
     """Trains what is missing; returns ``[(run, result or None)]`` in plan order."""
     study_dir = ctx.model_dir
     specs = specs_for(study_dir, runs)
+    if only_run is not None and only_run not in specs:
+        raise ConfigError(
+            f"only_run {only_run!r} is not in this study; use one of {sorted(specs)} "
+            "(tools/sweep.py prints them)"
+        )
+    _preflight(ctx, runs, specs)
     if ctx.plan_only:
         raise PlanReady(runs, specs)
     for run in runs:  # refuse a foreign run directory before any training starts
@@ -108,8 +127,6 @@ def execute_plan(ctx, runs, only_run=None):
     if ctx.is_chief:
         for run in runs:
             summary.write_planned(run_path(study_dir, run.name), run)
-    if only_run is not None and only_run not in specs:
-        raise ConfigError(f"only_run {only_run!r} is not in this study; runs: {sorted(specs)}")
     log_path = os.path.join(study_dir, STUDY_LOG)
     outcomes, failed = [], set()
     for run in runs:

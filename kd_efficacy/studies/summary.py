@@ -34,6 +34,7 @@ COLUMNS = (
     "test_kd",
     "agreement",
     "train_seconds",
+    "reason",
 )
 
 
@@ -73,6 +74,21 @@ def teacher_accuracy(teacher_dir, epoch):
     return next((r.get("val_accuracy") for r in rows if r["epoch"] == int(epoch)), None)
 
 
+def status(planned, name, seen=None):
+    """(status, reason) of a planned run: its result.json status; a run without one whose teacher
+    failed (or is itself blocked) is 'blocked', since it cannot be trained."""
+    result = run_dir.read_result(planned[name]["dir"]) or {}
+    if result:
+        return result.get("status", "missing"), result.get("reason")
+    seen = set() if seen is None else seen
+    for teacher in planned[name]["teachers"]:
+        if teacher in planned and teacher not in seen:
+            seen.add(teacher)
+            if status(planned, teacher, seen)[0] in ("failed", "blocked"):
+                return "blocked", f"teacher {teacher} did not train"
+    return "missing", None
+
+
 def rows(study_dir, order=None):
     """Summary rows for the study's runs (plan order when given, else sorted by name)."""
     planned = planned_runs(study_dir)
@@ -81,6 +97,7 @@ def rows(study_dir, order=None):
     for name in names:
         p = planned[name]
         result = run_dir.read_result(p["dir"]) or {}
+        run_status, reason = status(planned, name)
         last = result.get("last", {})
         teachers = [planned[t] for t in p["teachers"] if t in planned]
         teacher_results = [run_dir.read_result(t["dir"]) or {} for t in teachers]
@@ -100,7 +117,7 @@ def rows(study_dir, order=None):
             ),
             "stop_kd_epoch": p["stop_kd_epoch"],
             "seed": p["seed"],
-            "status": result.get("status", "missing"),
+            "status": run_status,
             "test_accuracy": result.get("test", {}).get("accuracy"),
             "best_epoch": result.get("best", {}).get("epoch"),
             "best_eval_accuracy": result.get("best", {}).get("val_accuracy"),
@@ -108,6 +125,7 @@ def rows(study_dir, order=None):
             "test_kd": last.get("val_kd"),
             "agreement": last.get("val_agreement"),
             "train_seconds": result.get("train_seconds"),
+            "reason": reason,
         }
         out.append(row)
     return out

@@ -1,0 +1,195 @@
+"""Crash safety: torn files, failed writes, unwritable directories, the kill windows of a run's end,
+and how the command line reports each way a run stops short."""
+
+import errno
+import json
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+from gin_runner import run_experiment
+
+from kd_efficacy import atomic_io, checkpoint, data, run, run_dir
+from kd_efficacy.errors import ConfigError, RunFailed
+from kd_efficacy.preemption import Preempted
+
+TEACHER = "gin_configs/quickstart/teacher.gin"
+TINY = [
+    "MODEL = 'resnet8'",
+    "recipe.train_set_metrics = False",
+    "experiment.deterministic = True",
+]
+
+
+def _tree(root):
+    """{relative path: bytes} of every file under ``root``."""
+    found = {}
+    for here, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(here, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, root)] = f.read()
+    return found
+
+
+def test_append_cuts_a_torn_last_line(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b'{"epoch": 1}\n{"epo')  # a crash in the middle of the second append
+    assert atomic_io.read_json_lines(path) == [{"epoch": 1}]
+    atomic_io.append_json_line(path, {"epoch": 2})
+    assert path.read_bytes() == b'{"epoch": 1}\n{"epoch": 2}\n'
+    path.write_bytes(b'{"epo')  # torn first line
+    atomic_io.append_json_line(path, {"epoch": 1})
+    assert atomic_io.read_json_lines(path) == [{"epoch": 1}]
+
+
+def test_a_failed_replace_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "result.json"
+    atomic_io.write_json(path, {"status": "complete"})
+    with pytest.raises(OSError), atomic_io.replacing(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write('{"status": "comp')
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert json.loads(path.read_text()) == {"status": "complete"}
+    assert os.listdir(tmp_path) == ["result.json"]
+
+
+def test_stale_temporary_files_are_removed(tmp_path):
+    (tmp_path / ".tmp-abc.npz").write_bytes(b"half a checkpoint")
+    (tmp_path / "state.npz").write_bytes(b"kept")
+    atomic_io.remove_stale_temps(tmp_path)
+    assert os.listdir(tmp_path) == ["state.npz"]
+
+
+def _read_only_probe(monkeypatch):
+    """Makes run_dir's writability probe fail as on a read-only disk (root ignores chmod)."""
+
+    def fake_open(path, *args, **kwargs):
+        if str(path).endswith(".write-probe"):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(run_dir, "open", fake_open, raising=False)
+
+
+def test_disk_full_mid_run_then_read_only_then_fixed(tmp_path, monkeypatch):
+    """A failed checkpoint write keeps the previous state; an unwritable model_dir is refused
+    before any work; once the disk is fixed the run resumes and completes."""
+    directory = tmp_path / "run"
+    binds = TINY + ["EPOCHS = 3"]
+    real_savez, calls = np.savez, []
+
+    def savez_until_disk_full(path, **arrays):
+        calls.append(path)
+        if len(calls) == 2:  # the epoch-2 checkpoint: half written, then the disk is full
+            with open(path, "wb") as f:
+                f.write(b"PK\x03\x04 half")
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        real_savez(path, **arrays)
+
+    monkeypatch.setattr(checkpoint.np, "savez", savez_until_disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run_experiment([TEACHER], binds, directory)
+    monkeypatch.setattr(checkpoint.np, "savez", real_savez)
+    assert checkpoint.finished_epochs(directory / "checkpoints") == 1
+    assert os.listdir(directory / "checkpoints") == ["state.npz"]
+    assert not (directory / "result.json").exists()
+
+    _read_only_probe(monkeypatch)
+    monkeypatch.setattr(data, "build", lambda *a, **k: pytest.fail("work started"))
+    before = _tree(directory)
+    with pytest.raises(ConfigError, match="not writable.*Read-only file system"):
+        run_experiment([TEACHER], binds, directory)
+    assert _tree(directory) == before
+    monkeypatch.undo()
+
+    result = run_experiment([TEACHER], binds, directory)
+    assert result["status"] == "complete"
+    rows = atomic_io.read_json_lines(directory / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_unwritable_study_dir_is_refused_before_any_work(tmp_path, monkeypatch):
+    _read_only_probe(monkeypatch)
+    monkeypatch.setattr(data, "build", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(ConfigError, match="not writable"):
+        run_experiment(
+            ["gin_configs/experiments/capacity_gap/digits.gin"],
+            ["TEACHERS = ['resnet8']", "STUDENT = 'resnet8'", "SEEDS = [0]"],
+            tmp_path / "study",
+        )
+    assert not (tmp_path / "study").exists()
+
+
+def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
+    """The window between the last epoch's checkpoint and result.json: the rerun trains nothing,
+    writes the same result and snapshot, and drops a killed writer's temporary file."""
+    clean = tmp_path / "clean"
+    result = run_experiment([TEACHER], TINY, clean)
+    killed = tmp_path / "killed"
+    shutil.copytree(clean, killed)
+    for name in ("result.json", "operative_config.gin", "snapshots/last.weights.h5"):
+        os.remove(killed / name)
+    shutil.rmtree(killed / "export")
+    (killed / "checkpoints" / ".tmp-killed.npz").write_bytes(b"half")
+    resumed = run_experiment([TEACHER], TINY, killed)
+    assert resumed["test"] == result["test"] and resumed["last"] == result["last"]
+    assert _same_h5(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
+    assert os.listdir(killed / "checkpoints") == ["state.npz"]
+
+
+def _same_h5(a, b):
+    x, y = _h5_arrays(a), _h5_arrays(b)
+    return len(x) == len(y) > 0 and all(np.array_equal(p, q) for p, q in zip(x, y))
+
+
+def _h5_arrays(path):
+    arrays = []
+    with h5py.File(path) as f:
+        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
+    return arrays
+
+
+@pytest.mark.parametrize(
+    "raised, code, start",
+    [
+        (ConfigError("bad MODEL; use resnet8"), 2, "error: bad MODEL"),
+        (RunFailed("d: loss became nan at epoch 1, step 3\n  In call to train"), 3, "error:"),
+        (Preempted("received SIGTERM"), 75, "preempted: received SIGTERM"),
+        (OSError(errno.ENOSPC, "No space left on device", "/d/state.npz"), 74, "error: could"),
+    ],
+)
+def test_each_way_to_stop_short_is_one_line_and_an_exit_code(
+    monkeypatch, capsys, raised, code, start
+):
+    def fail(argv):
+        raise raised
+
+    monkeypatch.setattr(run, "_run", fail)
+    with pytest.raises(SystemExit) as stop:
+        run.main(["kd_efficacy.run"])
+    assert stop.value.code == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(start), err
+
+
+def test_a_study_with_failed_runs_exits_run_failed(monkeypatch, capsys):
+    rows = [
+        {"run": "teacher/a", "status": "failed"},
+        {"run": "kd/a/s", "status": "blocked"},
+        {"run": "scratch/s", "status": "complete"},
+    ]
+    monkeypatch.setattr(run, "_run", lambda argv: rows)
+    with pytest.raises(SystemExit) as stop:
+        run.main(["kd_efficacy.run"])
+    assert stop.value.code == 3
+    err = capsys.readouterr().err
+    assert "teacher/a (failed), kd/a/s (blocked)" in err and err.count("\n") == 1
+
+
+def test_other_os_errors_keep_their_traceback(monkeypatch):
+    monkeypatch.setattr(run, "_run", lambda argv: (_ for _ in ()).throw(FileNotFoundError("x")))
+    with pytest.raises(FileNotFoundError):
+        run.main(["kd_efficacy.run"])

@@ -1,0 +1,121 @@
+"""Divergence: a NaN/Inf loss stops the run naming epoch and step, marks it failed, keeps the last
+good checkpoint; a study reports the failed run and the runs blocked by it, averaging neither."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from gin_runner import run_experiment
+
+from kd_efficacy import atomic_io, checkpoint, run_dir, tasks
+from kd_efficacy.studies import summary
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEACHER = "gin_configs/quickstart/teacher.gin"
+TINY = ["MODEL = 'resnet8'", "EPOCHS = 3", "recipe.train_set_metrics = False"]
+
+
+def test_huge_learning_rate_fails_the_run_with_epoch_and_step(tmp_path):
+    directory = tmp_path / "diverged"
+    bindings = ["BASE_LR = 1e6", "EPOCHS = 2", "recipe.max_train_examples = 256"]
+    done = subprocess.run(
+        [sys.executable, "-m", "kd_efficacy.run", f"--gin_file={TEACHER}"]
+        + [f"--gin_bindings={b}" for b in bindings]
+        + [f"--model_dir={directory}"],
+        cwd=ROOT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert last.startswith("error: run failed:") and "lower BASE_LR" in last, last
+    result = run_dir.read_result(directory)
+    assert result["status"] == "failed"
+    assert "at epoch 1, step" in result["reason"] and result["reason"] in last
+
+
+class _BreakWeights(keras.callbacks.Callback):
+    """Sets the student's weights to NaN in a chosen 0-based epoch: at its start, or after its
+    last step (whose loss is still finite, so only the epoch-end check can see it)."""
+
+    def __init__(self, epoch, at_end):
+        super().__init__()
+        self.epoch, self.at_end, self._current = epoch, at_end, None
+
+    def _break(self):
+        for weight in self.model.student.trainable_weights:
+            weight.assign(np.full(weight.shape, np.nan, "float32"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current = epoch
+        if epoch == self.epoch and not self.at_end:
+            self._break()
+
+    def on_train_batch_end(self, batch, logs=None):
+        last = batch == self.params["steps"] - 1
+        if self._current == self.epoch and self.at_end and last:
+            self._break()
+
+
+@pytest.mark.parametrize(
+    "at_end, message",
+    [(False, "at epoch 2, step 1"), (True, "non-finite at epoch 2, after its last step")],
+)
+def test_last_good_checkpoint_is_kept(tmp_path, monkeypatch, at_end, message):
+    breaker = _BreakWeights(epoch=1, at_end=at_end)
+    original = tasks._callbacks
+
+    def with_breaker(*args, **kwargs):
+        chosen = original(*args, **kwargs)
+        return [breaker, *chosen]
+
+    monkeypatch.setattr(tasks, "_callbacks", with_breaker)
+    directory = tmp_path / "run"
+    with pytest.raises(tasks.RunFailed, match=message):
+        run_experiment([TEACHER], TINY, directory)
+    result = run_dir.read_result(directory)
+    assert result["status"] == "failed" and message in result["reason"]
+    assert checkpoint.finished_epochs(directory / "checkpoints") == 1
+    with np.load(directory / "checkpoints" / "state.npz") as state:
+        assert all(np.isfinite(state[k]).all() for k in state.files)
+    rows = atomic_io.read_json_lines(directory / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [1] and all(math.isfinite(r["loss"]) for r in rows)
+
+
+def test_study_reports_failed_and_blocked_runs(tmp_path):
+    study = tmp_path / "study"
+    rows = run_experiment(
+        ["gin_configs/experiments/capacity_gap/digits.gin"],
+        [
+            "TEACHERS = ['resnet8']",
+            "STUDENT = 'resnet8'",
+            "SEEDS = [0]",
+            "VARIANTS = {'kd': ('last', None)}",
+            "recipe.train_set_metrics = False",
+            "teacher/recipe.base_lr = 1e6",
+        ],
+        study,
+    )
+    status = {r["run"]: r["status"] for r in rows}
+    assert status == {
+        "teacher/resnet8_s0": "failed",
+        "kd/resnet8/resnet8_s0": "blocked",
+        "scratch/resnet8_s0": "complete",
+    }
+    on_disk = {r["run"]: r for r in summary.read_csv(study / "summary.csv")}
+    assert "loss became nan" in on_disk["teacher/resnet8_s0"]["reason"]
+    assert on_disk["kd/resnet8/resnet8_s0"]["reason"] == "teacher teacher/resnet8_s0 did not train"
+    log = {e["run"]: e["action"] for e in atomic_io.read_json_lines(study / "study_log.jsonl")}
+    assert log["teacher/resnet8_s0"] == "failed" and log["kd/resnet8/resnet8_s0"] == "blocked"
+    report = (study / "report.md").read_text()
+    assert "`teacher/resnet8_s0`: failed" in report and "`kd/resnet8/resnet8_s0`: blocked" in report
+    with open(study / "runs/teacher/resnet8_s0/result.json") as f:
+        assert json.load(f)["status"] == "failed"

@@ -1,0 +1,262 @@
+"""Fault injection: a study killed with SIGKILL at random moments must end as if never killed.
+
+    python tools/chaos.py --kills 20 --seed 0 [--size small|ci] [--workdir DIR]
+
+1. Runs a small digits capacity-gap study once, uninterrupted (the reference), deterministic.
+2. Runs it again in a fresh directory, killing it (SIGKILL) ``--kills`` times and restarting it
+   each time, then lets it finish. Kill points are drawn with ``--seed``: a target amount of
+   progress (epochs written across the study's runs, uniform over the whole study), reached,
+   plus a random delay of up to ``--jitter`` seconds, so kills land anywhere: during start-up,
+   mid-epoch, inside a checkpoint, snapshot or result write, between runs, in the report.
+3. Compares the two studies bit for bit: ``summary.csv`` and every run's ``metrics.jsonl`` and
+   ``result.json`` (timings aside), checkpoint and snapshot arrays. Counts *runs lost*: runs
+   complete at some kill whose ``result.json`` was written again later (trained twice).
+
+Prints the figures as JSON; exits 1 when the studies differ or a run was lost.
+"""
+
+import argparse
+import csv
+import glob
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STUDY_GIN = "gin_configs/experiments/capacity_gap/digits.gin"
+_COMMON = [
+    "STUDENT = 'resnet8'",
+    "SEEDS = [0]",
+    "EPOCHS = 2",
+    "GLOBAL_BATCH_SIZE = 32",
+    "recipe.max_train_examples = 128",
+    "experiment.deterministic = True",
+    "experiment.verbose = 0",
+]
+SIZES = {
+    # 9 runs: 2 teachers, scratch, and KD / ESKD / early-stopped-teacher students of each teacher.
+    "small": _COMMON
+    + [
+        "TEACHERS = ['resnet8', 'resnet14']",
+        "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
+    ],
+    # 3 runs (teacher, scratch, KD student): short enough for CI.
+    "ci": _COMMON
+    + [
+        "TEACHERS = ['resnet8']",
+        "VARIANTS = {'kd': ('last', None)}",
+        "recipe.train_set_metrics = False",
+    ],
+}
+TIMING_KEYS = ("train_seconds", "session_seconds", "epoch_seconds", "hardware")
+
+
+def command(size, study_dir):
+    bindings = [f"--gin_bindings={b}" for b in SIZES[size]]
+    return [sys.executable, "-m", "kd_efficacy.run", f"--gin_file={STUDY_GIN}", *bindings] + [
+        f"--model_dir={study_dir}"
+    ]
+
+
+def start(size, study_dir, log):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(
+        command(size, study_dir), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def run_clean(size, study_dir, log_path, timeout=3600):
+    started = time.time()
+    with open(log_path, "ab") as log:
+        code = start(size, study_dir, log).wait(timeout)
+    if code != 0:
+        raise RuntimeError(f"the reference study failed (exit {code}); see {log_path}")
+    return time.time() - started
+
+
+def progress(study_dir):
+    """Epoch lines written across the study's runs (drops back when a resume discards some)."""
+    total = 0
+    for path in glob.glob(os.path.join(study_dir, "runs", "**", "metrics.jsonl"), recursive=True):
+        with open(path, "rb") as f:
+            total += f.read().count(b"\n")
+    return total
+
+
+def complete_results(study_dir):
+    """{run dir: sha256 of result.json} for every complete run."""
+    found = {}
+    for path in glob.glob(os.path.join(study_dir, "runs", "**", "result.json"), recursive=True):
+        with open(path, "rb") as f:
+            raw = f.read()
+        if json.loads(raw).get("status") == "complete":
+            found[os.path.dirname(path)] = hashlib.sha256(raw).hexdigest()
+    return found
+
+
+def run_with_kills(size, study_dir, log_path, kills, seed, total_progress, jitter, timeout=3600):
+    """Runs the study to completion through ``kills`` SIGKILLs; returns the figures."""
+    rng = random.Random(seed)
+    targets = sorted(rng.randrange(max(total_progress, 1)) for _ in range(kills))
+    events, seen_complete, started = [], {}, time.time()
+    with open(log_path, "ab") as log:
+        while True:
+            proc = start(size, study_dir, log)
+            target = targets[len(events)] if len(events) < kills else None
+            if target is None:
+                code = proc.wait(timeout)
+                break
+            while proc.poll() is None and progress(study_dir) < target:
+                time.sleep(0.05)
+            delay = rng.uniform(0, jitter)
+            try:
+                code = proc.wait(delay)  # it may finish on its own meanwhile
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            seen_complete.update(complete_results(study_dir))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            events.append(
+                {
+                    "at_seconds": round(time.time() - started, 1),
+                    "progress": progress(study_dir),
+                    "complete_runs": len(complete_results(study_dir)),
+                }
+            )
+    if code != 0:
+        raise RuntimeError(f"the study failed after {len(events)} kills (exit {code}); {log_path}")
+    final = complete_results(study_dir)
+    lost = sorted(d for d, digest in seen_complete.items() if final.get(d) != digest)
+    return {
+        "kills": len(events),
+        "runs_lost": len(lost),
+        "lost": lost,
+        "wall_seconds": round(time.time() - started, 1),
+        "events": events,
+    }
+
+
+def compare(clean_dir, chaos_dir):
+    """Differences between two runs of the same study (timings aside); empty when identical."""
+    diffs = []
+    a, b = _summary(clean_dir), _summary(chaos_dir)
+    if a != b:
+        diffs.append("summary.csv differs")
+    runs = sorted(os.path.relpath(os.path.dirname(p), clean_dir) for p in _find(clean_dir, "run"))
+    for run in runs:
+        x, y = os.path.join(clean_dir, run), os.path.join(chaos_dir, run)
+        if metrics_rows(x) != metrics_rows(y):
+            diffs.append(f"{run}/metrics.jsonl differs")
+        if result_fields(x) != result_fields(y):
+            diffs.append(f"{run}/result.json differs")
+        for name in weight_files(x) | weight_files(y):
+            if not same_arrays(os.path.join(x, name), os.path.join(y, name)):
+                diffs.append(f"{run}/{name} differs")
+    return runs, diffs
+
+
+def _find(study_dir, stem):
+    return glob.glob(os.path.join(study_dir, "runs", "**", f"{stem}.json"), recursive=True)
+
+
+def _summary(study_dir):
+    with open(os.path.join(study_dir, "summary.csv")) as f:
+        return [_drop_timings(row) for row in csv.DictReader(f)]
+
+
+def metrics_rows(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [_drop_timings(json.loads(line)) for line in f]
+
+
+def result_fields(run_dir):
+    with open(os.path.join(run_dir, "result.json")) as f:
+        return _drop_timings(json.load(f))
+
+
+def _drop_timings(value):
+    if isinstance(value, dict):
+        return {k: _drop_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+    return value
+
+
+def weight_files(run_dir):
+    names = {"checkpoints/state.npz"}
+    names |= {
+        os.path.relpath(p, run_dir) for p in glob.glob(os.path.join(run_dir, "snapshots", "*.h5"))
+    }
+    return names
+
+
+def _arrays(path):
+    path = str(path)
+    if not os.path.exists(path):
+        return None
+    if path.endswith(".npz"):
+        with np.load(path) as z:
+            return [z[k] for k in sorted(z.files)]
+    arrays = []
+    with h5py.File(path) as f:
+        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
+    return arrays
+
+
+def same_arrays(x, y):
+    a, b = _arrays(x), _arrays(y)
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(np.array_equal(p, q) for p, q in zip(a, b))
+
+
+def chaos(kills, seed=0, size="small", workdir=None, jitter=3.0):
+    """The whole experiment; returns the figures (``identical``, ``runs_lost``, ...)."""
+    workdir = workdir or tempfile.mkdtemp(prefix="kd_chaos_")
+    clean_dir, chaos_dir = os.path.join(workdir, "clean"), os.path.join(workdir, "chaos")
+    clean_seconds = run_clean(size, clean_dir, os.path.join(workdir, "clean.log"))
+    figures = run_with_kills(
+        size,
+        chaos_dir,
+        os.path.join(workdir, "chaos.log"),
+        kills,
+        seed,
+        progress(clean_dir),
+        jitter,
+    )
+    runs, diffs = compare(clean_dir, chaos_dir)
+    return {
+        "size": size,
+        "seed": seed,
+        "runs": len(runs),
+        "identical": not diffs,
+        "differences": diffs,
+        "clean_wall_seconds": round(clean_seconds, 1),
+        "workdir": workdir,
+        **figures,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--jitter", type=float, default=3.0, help="max seconds after a target")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args(argv)
+    figures = chaos(args.kills, args.seed, args.size, args.workdir, args.jitter)
+    print(json.dumps(figures, indent=2))
+    return 0 if figures["identical"] and figures["runs_lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
