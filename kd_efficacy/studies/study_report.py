@@ -61,7 +61,10 @@ def build(study_dir, kind=None):
     sections = sections_for(found)
     failed = [r for r in found.rows if r["status"] != "complete"]
     if failed:
-        listing = "\n".join(f"- `{r['run']}`: {r['status']}" for r in failed)
+        listing = "\n".join(
+            f"- `{r['run']}`: {r['status']}" + (f" ({r['reason']})" if r.get("reason") else "")
+            for r in failed
+        )
         sections.append(("Runs not complete (excluded from means)", listing))
     intro = QUESTIONS.get(kind, "")
     report.write(study_dir, TITLES.get(kind, kind), intro, study.what_ran(found), sections)
