@@ -27,6 +27,7 @@ from kd_efficacy import (
     models,
     preflight,
     run_dir,
+    teacher_logits,
     teachers,
 )
 from kd_efficacy.distiller import Distiller
@@ -226,6 +227,9 @@ def _execute(ctx, spec, out_dir):
             sync_batchnorm=recipe.sync_batchnorm,
         )
         loaded = [teachers.load(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
+        if loaded:  # eval streams carry the teachers' cached logits (teacher_logits.py)
+            snapshots = [(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
+            dataset = teacher_logits.attach(dataset, loaded, snapshots, recipe)
         distiller = Distiller(
             student,
             loaded,
