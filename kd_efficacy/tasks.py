@@ -260,6 +260,7 @@ def _execute(ctx, spec, out_dir):
             validation_data=dataset.eval,
             callbacks=fit_callbacks,
             verbose=ctx.verbose,
+            shuffle=False,  # the data pipeline orders each epoch (resumable, seeded)
         )
     except callbacks.NonFiniteLoss as e:
         run_dir.write_result(out_dir, spec, "failed", reason=str(e))
