@@ -119,8 +119,7 @@ def distill_spec(
     ``teacher_refs``: (teacher run dir, teacher spec hash) pairs. Studies know the hash of a
     teacher they have not trained yet, so a whole plan can be checked before training starts.
     """
-    _check_recipe(recipe)
-    _check_snapshot_epochs(snapshot_epochs, recipe.epochs)
+    spec = train_spec(student, recipe, seed, snapshot_epochs)  # shared fields and checks
     if temperature <= 0:
         raise ConfigError(f"TEMPERATURE must be > 0, got {temperature}")
     if ce_weight < 0 or kd_weight < 0:
@@ -137,11 +136,8 @@ def distill_spec(
         for d, h in teacher_refs
     ]
     return {
+        **spec,
         "task": "distill",
-        "model": student,
-        "recipe": recipe.as_dict(),
-        "seed": int(seed),
-        "snapshot_epochs": sorted(int(e) for e in snapshot_epochs),
         "teachers": teacher_specs,
         "temperature": float(temperature),
         "ce_weight": float(ce_weight),
