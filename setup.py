@@ -26,6 +26,7 @@ setup(
         "tensorboard",
         "matplotlib",
         "scikit-learn",
+        "scipy",  # report statistics: t-based CIs, paired and Welch t-tests (report/statistics.py)
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],
