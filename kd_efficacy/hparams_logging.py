@@ -73,9 +73,11 @@ def final_metrics(result):
         "final/test_accuracy": test.get("accuracy"),
         "final/test_kd": test.get("kd"),
         "final/test_agreement": test.get("agreement"),
+        "final/val_accuracy": last.get("val_accuracy"),
         "final/train_eval_accuracy": last.get("train_eval_accuracy"),
         "final/train_eval_kd": last.get("train_eval_kd"),
         "final/best_val_accuracy": best.get("val_accuracy"),
+        "final/teacher_val_accuracy": result.get("teacher_val_accuracy"),
         "final/teacher_test_accuracy": result.get("teacher_test_accuracy"),
     }
     return {k: float(v) for k, v in candidates.items() if v is not None}

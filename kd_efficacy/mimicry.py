@@ -5,8 +5,10 @@ means) and the eval set (``logs/validation``). The paper's mimicry argument also
 
 - the KD loss, CE, accuracy and agreement on the *un-augmented training set* at each epoch end
   (``train_eval_*`` in ``metrics.jsonl``; ``logs/train_eval`` in TensorBoard), and
-- the teacher's own test accuracy, a constant of the run (``teacher_test_accuracy`` in
-  ``result.json`` and in every ``metrics.jsonl`` row; ``logs/teacher`` in TensorBoard).
+- the teacher's own accuracy on the validation and test splits, constants of the run
+  (``teacher_val_accuracy`` / ``teacher_test_accuracy`` in ``result.json`` and in every
+  ``metrics.jsonl`` row; the validation one in ``logs/teacher`` in TensorBoard, beside the
+  student's curves).
 
 TensorBoard tags reuse Keras' names (``epoch_accuracy``, ``epoch_kd``...), so one chart overlays
 train, validation, train_eval and the teacher's level.
@@ -23,8 +25,8 @@ TRAIN_EVAL_LOGS = "train_eval"
 TEACHER_LOGS = "teacher"
 
 
-def teacher_test_accuracy(teachers, test_stream):
-    """Top-1 accuracy of the teachers (an ensemble averages probabilities) on ``test_stream``.
+def teacher_accuracy(teachers, stream):
+    """Top-1 accuracy of the teachers (an ensemble averages probabilities) on ``stream``.
 
     The stream's third element, when present, holds the teachers' cached logits
     (``teacher_logits.attach``), so a teacher's test pass runs once, whichever student asks.
@@ -34,7 +36,7 @@ def teacher_test_accuracy(teachers, test_stream):
         return None
     forward = tf.function(lambda images: [t(images, training=False) for t in teachers])
     correct = total = 0
-    for batch in test_stream:
+    for batch in stream:
         logits = batch[2] if len(batch) == 3 else forward(batch[0])
         probs = losses.teacher_probabilities(logits, 1.0)
         labels = np.asarray(batch[1]).reshape(-1)
@@ -47,25 +49,31 @@ class EpochExtras:
     """``RunRecorder``'s ``extra_metrics``: train-set terms and the teacher's accuracy per epoch.
 
     Called once per epoch end with (0-based epoch, logs); also writes the values to TensorBoard
-    under ``<logs_dir>/train_eval`` and ``<logs_dir>/teacher``.
+    under ``<logs_dir>/train_eval`` and ``<logs_dir>/teacher``. Train-set terms are computed only
+    at ``eval_epochs`` (1-based; None: every epoch), the epochs the recipe evaluates.
+    ``teacher_accuracy``: {'val': ..., 'test': ...} or None for a run without teachers.
     """
 
-    def __init__(self, distiller, train_eval, logs_dir, teacher_accuracy=None):
+    def __init__(self, distiller, train_eval, logs_dir, teacher_accuracy=None, eval_epochs=None):
         self.distiller = distiller
         self.train_eval = train_eval  # None: train-set metrics are off for this recipe
         self.logs_dir = logs_dir
         self.teacher_accuracy = teacher_accuracy
+        self.eval_epochs = None if eval_epochs is None else set(eval_epochs)
         self._writers = {}
 
     def __call__(self, epoch, logs):
         row = {}
-        if self.train_eval is not None:
+        due = self.eval_epochs is None or epoch + 1 in self.eval_epochs
+        if self.train_eval is not None and due:
             clean = self.distiller.evaluate(self.train_eval, verbose=0, return_dict=True)
             row = {f"train_eval_{k}": float(v) for k, v in clean.items()}
             self._scalars(TRAIN_EVAL_LOGS, epoch, {k: float(v) for k, v in clean.items()})
         if self.teacher_accuracy is not None:
-            row["teacher_test_accuracy"] = float(self.teacher_accuracy)
-            self._scalars(TEACHER_LOGS, epoch, {"accuracy": self.teacher_accuracy})
+            row["teacher_val_accuracy"] = float(self.teacher_accuracy["val"])
+            row["teacher_test_accuracy"] = float(self.teacher_accuracy["test"])
+            # Under Keras' validation tag, so it overlays the student's validation curve.
+            self._scalars(TEACHER_LOGS, epoch, {"accuracy": self.teacher_accuracy["val"]})
         return row
 
     def _scalars(self, name, epoch, values):

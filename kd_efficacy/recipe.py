@@ -9,6 +9,7 @@ import dataclasses
 
 import gin
 
+from kd_efficacy.data.datasets import VALIDATION_FRACTION
 from kd_efficacy.errors import ConfigError
 
 LR_SCHEDULES = ("cosine", "step", "constant")
@@ -30,11 +31,15 @@ class Recipe:
     nesterov: bool = False
     weight_decay: float = 5e-4
     augment: str = "auto"
-    validation_fraction: float = 0.0
+    validation_fraction: float = VALIDATION_FRACTION  # held out of train; all selection reads it
     max_train_examples: int | None = None
     image_size: int | None = None
     sync_batchnorm: bool = False
     train_set_metrics: bool = True  # evaluate KD/CE/accuracy on un-augmented train data per epoch
+    # Validation (and train-set metrics) every k epochs; the last epoch, snapshot epochs and the
+    # ESKD stop epoch are always evaluated. Studies on small training subsets thin it: there the
+    # evaluation passes cost as much as training.
+    eval_every: int = 1
     export_tflite: bool = False
 
     def __post_init__(self):
@@ -52,6 +57,10 @@ class Recipe:
             ),
             (self.weight_decay >= 0, f"recipe.weight_decay must be >= 0, got {self.weight_decay}"),
             (
+                isinstance(self.eval_every, int) and self.eval_every >= 1,
+                f"recipe.eval_every must be an integer >= 1, got {self.eval_every!r}",
+            ),
+            (
                 0 <= self.warmup_epochs < self.epochs,
                 f"recipe.warmup_epochs must be in [0, epochs), got {self.warmup_epochs}",
             ),
@@ -66,6 +75,11 @@ class Recipe:
 
     def as_dict(self):
         return dataclasses.asdict(self)
+
+    def eval_epochs(self, always=()):
+        """The 1-based epochs whose end evaluates validation (and train-set metrics)."""
+        every = range(self.eval_every, self.epochs + 1, self.eval_every)
+        return sorted({*every, self.epochs, *(int(e) for e in always if 0 < int(e) <= self.epochs)})
 
 
 # Gin builds recipes as ``@recipe()``; registering the dataclass itself lets gin reject a

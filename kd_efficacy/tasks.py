@@ -243,7 +243,15 @@ def _execute(ctx, spec, out_dir):
         finished = checkpoint.restore(_paths(directory)["checkpoints"], distiller)
     history = _history_until(_paths(directory)["metrics"], finished, paths["metrics"])
     # Mimicry and HParams (mimicry.py, hparams_logging.py): the teacher's test accuracy, once.
-    teacher_accuracy = mimicry.teacher_test_accuracy(loaded, dataset.test)
+    # The teachers' own level on both splits: validation for choosing, test for reporting.
+    teacher_accuracy = (
+        {
+            "val": mimicry.teacher_accuracy(loaded, dataset.eval),
+            "test": mimicry.teacher_accuracy(loaded, dataset.test),
+        }
+        if loaded
+        else None
+    )
     teacher_names = [teachers.model_info(d)["name"] for d in teacher_dirs]
     hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
     fit_callbacks = _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy)
@@ -253,7 +261,8 @@ def _execute(ctx, spec, out_dir):
             steps_per_epoch=dataset.steps_per_epoch,
             epochs=recipe.epochs,
             initial_epoch=finished,
-            validation_data=dataset.eval,
+            validation_data=dataset.eval,  # the validation split: all selection reads it
+            validation_freq=_eval_epochs(recipe, spec),
             callbacks=fit_callbacks,
             verbose=ctx.verbose,
             shuffle=False,  # the data pipeline orders each epoch (resumable, seeded)
@@ -267,13 +276,18 @@ def _execute(ctx, spec, out_dir):
         "task": spec["task"],
         "model": {
             "name": spec["model"],
-            "params": int(student.count_params()),
+            # Trainable parameters, as papers count them (BatchNorm statistics excluded).
+            "params": models.param_count(
+                spec["model"], input_shape=info.image_shape, num_classes=info.num_classes
+            ),
             "input_shape": list(info.image_shape),
             "num_classes": info.num_classes,
             "mean": list(info.mean),
             "std": list(info.std),
         },
         "dataset": info.name,
+        "splits": {"train": info.num_train, "validation": info.num_eval, "test": info.num_test},
+        "selection_split": "validation",  # best epoch/snapshot; test is for reporting only
         "teachers": spec["teachers"],
         "seed": spec["seed"],
         "epochs": recipe.epochs,
@@ -283,7 +297,8 @@ def _execute(ctx, spec, out_dir):
         "train_seconds": float(sum(row.get("epoch_seconds", 0.0) for row in history)),
         "session_seconds": time.time() - started,
         "replicas": ctx.strategy.num_replicas_in_sync,
-        "teacher_test_accuracy": teacher_accuracy,
+        "teacher_val_accuracy": teacher_accuracy and teacher_accuracy["val"],
+        "teacher_test_accuracy": teacher_accuracy and teacher_accuracy["test"],
         "hardware": hardware.describe(),
     }
     sample = next(iter(dataset.test))[0][:8]
@@ -311,6 +326,13 @@ def _history_until(metrics_path, finished, out_path):
     return kept
 
 
+def _eval_epochs(recipe, spec):
+    """Epochs that evaluate validation: the recipe's schedule plus the epochs a study reads
+    (teacher snapshots, the ESKD stop epoch), so no curve loses the points a report draws."""
+    always = [*spec["snapshot_epochs"], spec.get("stop_kd_epoch") or 0]
+    return recipe.eval_epochs(always)
+
+
 def _best(history):
     key = "val_accuracy"
     rows = [row for row in history if key in row]
@@ -321,7 +343,9 @@ def _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy=N
     recipe = spec["recipe"]
     # Train-set terms and the teacher's accuracy per epoch, to metrics.jsonl and TensorBoard.
     train_eval = dataset.train_eval if recipe["train_set_metrics"] else None
-    epoch_extras = mimicry.EpochExtras(distiller, train_eval, paths["logs"], teacher_accuracy)
+    epoch_extras = mimicry.EpochExtras(
+        distiller, train_eval, paths["logs"], teacher_accuracy, _eval_epochs(Recipe(**recipe), spec)
+    )
     best_so_far = max((row.get("val_accuracy", -np.inf) for row in history), default=-np.inf)
     chosen = [
         callbacks.KDSchedule(spec.get("stop_kd_epoch")),

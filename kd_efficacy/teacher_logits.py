@@ -69,10 +69,8 @@ def attach(dataset, teachers, snapshots, recipe, splits=None):
         rows = int(stream.cardinality()) * recipe.global_batch_size
         if not 0 < rows * dataset.info.num_classes * 4 * len(teachers) <= MAX_CACHE_BYTES:
             continue  # the Distiller runs the teacher on this split, as without a cache
-        # With no hold-out, ``eval`` is the test split (datasets.build): one file serves both.
-        same_data = "test" if split == "eval" and not recipe.validation_fraction else split
         per_teacher = [
-            logits_for(forward, run_dir, epoch, same_data, stream, description)
+            logits_for(forward, run_dir, epoch, split, stream, description)
             for forward, (run_dir, epoch) in zip(forwards, snapshots)
         ]
         attached[split] = _zip(stream, per_teacher, recipe.global_batch_size)

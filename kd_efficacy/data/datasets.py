@@ -2,9 +2,14 @@
 
 Names: ``'digits'`` (embedded, offline), ``'image_folder:PATH'``, or any prepared TFDS dataset name
 (``'cifar10'``, ``'cifar100'``, ``'imagenet2012'``, ...). Training examples go through, in order:
-the source's train split -> hold-out of ``validation_fraction`` (becomes ``eval``) -> cap at
-``max_train_examples``. Both steps are fixed and seed-independent (``selection.py`` for indexed
-sources; the tail / head of the record order for streamed TFDS data).
+the source's train split -> hold-out of ``validation_fraction`` (the validation split, ``eval``)
+-> cap at ``max_train_examples``. Both steps are fixed and seed-independent (``selection.py`` for
+indexed sources; the tail / head of the record order for streamed TFDS data).
+
+The validation split is always held out of the *training* data (``VALIDATION_FRACTION`` unless a
+recipe says otherwise; zero is refused): everything that selects (best epoch and snapshot,
+``TEACHER_EPOCH='best'``, a ladder or schedule chosen for a config) reads ``eval``, and the test
+split is only evaluated for reporting.
 
 Images are float32 in [0, 1], NHWC, labels int32. Normalisation is the model's job: ``DatasetInfo``
 carries per-channel ``mean``/``std`` (published constants for CIFAR-10/100 and ImageNet, otherwise
@@ -23,6 +28,8 @@ from kd_efficacy.data.source import Source
 from kd_efficacy.errors import ConfigError
 
 STATS_MAX_IMAGES = 2000
+# The one default hold-out (Recipe uses it): 5,000 of CIFAR-10's 50,000 training images.
+VALIDATION_FRACTION = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,14 +38,18 @@ class DatasetInfo:
     num_classes: int
     image_shape: tuple[int, int, int]
     num_train: int
-    num_eval: int
+    num_eval: int  # the validation split
+    num_test: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
 
 @dataclasses.dataclass
 class Data:
-    """Streams of one dataset. ``train`` is infinite (use ``steps_per_epoch``); the rest finite."""
+    """Streams of one dataset. ``train`` is infinite (use ``steps_per_epoch``); the rest finite.
+
+    ``eval`` is the validation split (held out of the training data), ``test`` the test split.
+    """
 
     info: DatasetInfo
     train: tf.data.Dataset
@@ -87,9 +98,15 @@ def _prepare(
     name, *, validation_fraction, max_train_examples, augment_name, image_size, data_dir
 ) -> _Prepared:
     """Loads the source, applies hold-out and cap, resolves transforms, and fills the info."""
-    if not isinstance(validation_fraction, numbers.Real) or not 0.0 <= validation_fraction < 1.0:
+    if (
+        isinstance(validation_fraction, bool)
+        or not isinstance(validation_fraction, numbers.Real)
+        or not 0.0 < validation_fraction < 1.0
+    ):
         raise ConfigError(
-            f"validation_fraction={validation_fraction!r} is invalid; use a number in [0, 1)."
+            f"validation_fraction={validation_fraction!r} is invalid; use a number in (0, 1) "
+            f"(e.g. {VALIDATION_FRACTION}): selection reads a validation split held out of the "
+            "training data, never the test split."
         )
     _check_int("max_train_examples", max_train_examples, 1, optional=True)
     _check_int("image_size", image_size, 1, optional=True)
@@ -98,14 +115,13 @@ def _prepare(
     augmentation.check(augment_name)  # before loading: bad arguments fail fast
 
     source = _load(name, data_dir)
-    train, held_out = source.train, source.test
-    if validation_fraction > 0:
-        train, held_out = train.hold_out(float(validation_fraction))
-        if held_out.num_examples == 0:
-            raise ConfigError(
-                f"validation_fraction={validation_fraction} holds out no examples of {name!r} "
-                f"({source.train.num_examples} training examples); use a larger fraction."
-            )
+    train, held_out = source.train.hold_out(float(validation_fraction))
+    if held_out.num_examples == 0 or train.num_examples == 0:
+        raise ConfigError(
+            f"validation_fraction={validation_fraction} holds out {held_out.num_examples} of the "
+            f"{source.train.num_examples} training examples of {name!r}; use a fraction that "
+            "leaves both splits non-empty."
+        )
     if max_train_examples is not None and max_train_examples < train.num_examples:
         train = train.cap(max_train_examples)
 
@@ -126,6 +142,7 @@ def _prepare(
         image_shape=(size, size, source.channels),
         num_train=train.num_examples,
         num_eval=held_out.num_examples,
+        num_test=source.test.num_examples,
         mean=tuple(mean),
         std=tuple(std),
     )
@@ -135,7 +152,7 @@ def _prepare(
 def describe(
     name: str,
     *,
-    validation_fraction: float = 0.0,
+    validation_fraction: float = VALIDATION_FRACTION,
     max_train_examples: int | None = None,
     augment: str = "auto",
     image_size: int | None = None,
@@ -158,7 +175,7 @@ def build(
     global_batch_size: int,
     seed: int = 0,
     initial_epoch: int = 0,
-    validation_fraction: float = 0.0,
+    validation_fraction: float = VALIDATION_FRACTION,
     max_train_examples: int | None = None,
     augment: str = "auto",
     image_size: int | None = None,
