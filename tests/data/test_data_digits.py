@@ -11,12 +11,20 @@ from kd_efficacy.errors import ConfigError
 RAW = load_digits()
 
 
+def _training_and_validation(fraction=data.datasets.VALIDATION_FRACTION):
+    """The default hold-out of digits' 1352 training examples: (train, validation) splits."""
+    return digits.load().train.hold_out(fraction)
+
+
 def test_shapes_range_and_dtypes(take):
     d = data.build("digits", global_batch_size=32)
     assert d.info.num_classes == 10
     assert d.info.image_shape == (8, 8, 1)
-    assert (d.info.num_train, d.info.num_eval) == (1352, 445)
-    assert d.steps_per_epoch == 1352 // 32
+    train, validation = _training_and_validation()
+    assert (d.info.num_train, d.info.num_eval) == (train.num_examples, validation.num_examples)
+    assert d.info.num_train + d.info.num_eval == 1352 and d.info.num_test == 445
+    assert d.info.num_eval > 100  # the default leaves a usable validation split
+    assert d.steps_per_epoch == d.info.num_train // 32
     for images, labels in take(d.train, 3):
         assert images.shape == (32, 8, 8, 1) and images.dtype == np.float32
         assert labels.shape == (32,) and labels.dtype == np.int32
@@ -40,14 +48,17 @@ def test_eval_streams_are_the_raw_images_in_order(stack):
     images, labels = stack(d.test)
     np.testing.assert_array_equal(images[..., 0], RAW.images[source.test.ids] / 16.0)
     np.testing.assert_array_equal(labels, RAW.target[source.test.ids])
-    assert d.eval.cardinality() == 5  # no hold-out: eval is the test split
+    train, validation = _training_and_validation()
+    images, labels = stack(d.eval)  # the validation split, held out of training, never test
+    np.testing.assert_array_equal(images[..., 0], RAW.images[validation.ids] / 16.0)
+    assert set(validation.ids).isdisjoint(source.test.ids)
     images, labels = stack(d.train_eval)
-    np.testing.assert_array_equal(images[..., 0], RAW.images[source.train.ids] / 16.0)
+    np.testing.assert_array_equal(images[..., 0], RAW.images[train.ids] / 16.0)
 
 
 def test_mean_std_are_computed_from_training_images():
     info = data.describe("digits")
-    pixels = RAW.images[digits.load().train.ids] / 16.0
+    pixels = RAW.images[_training_and_validation()[0].ids] / 16.0  # validation excluded
     np.testing.assert_allclose(info.mean, [pixels.mean()], rtol=1e-6)
     np.testing.assert_allclose(info.std, [pixels.std()], rtol=1e-6)
 
@@ -74,7 +85,8 @@ def test_max_train_examples_caps_after_hold_out(stack):
     assert d.info.num_train == 100 and d.steps_per_epoch == 10
     _, labels = stack(d.train_eval)
     assert len(labels) == 100 and np.bincount(labels, minlength=10).min() >= 9
-    assert data.describe("digits", max_train_examples=10**6).num_train == 1352
+    everything = _training_and_validation()[0].num_examples
+    assert data.describe("digits", max_train_examples=10**6).num_train == everything
 
 
 def test_image_size_resizes():
@@ -88,10 +100,11 @@ def test_image_size_resizes():
     "kwargs, fragment",
     [
         (dict(global_batch_size=0), "global_batch_size"),
-        (dict(global_batch_size=2000), "exceeds the 1352 training examples"),
+        (dict(global_batch_size=2000), r"exceeds the \d+ training examples"),
         (dict(global_batch_size=8, validation_fraction=1.0), "validation_fraction"),
         (dict(global_batch_size=8, validation_fraction=-0.1), "validation_fraction"),
-        (dict(global_batch_size=8, validation_fraction=0.001), "holds out no examples"),
+        (dict(global_batch_size=8, validation_fraction=0.001), "holds out 0 of"),
+        (dict(global_batch_size=8, validation_fraction=0), "validation split"),
         (dict(global_batch_size=8, max_train_examples=0), "max_train_examples"),
         (dict(global_batch_size=8, max_train_examples=4), "exceeds the 4 training"),
         (dict(global_batch_size=8, augment="mixup"), "augment"),

@@ -77,14 +77,18 @@ def test_loads_by_name(data_dir, mode, stack):
     assert kind == ("IndexedSplit" if mode == "in_memory" else "RecordSplit")
     info = d.info
     assert (info.num_classes, info.image_shape) == (3, (SIZE, SIZE, 3))
-    assert (info.num_train, info.num_eval, d.steps_per_epoch) == (NUM_TRAIN, NUM_TEST, 3)
+    held = NUM_TRAIN // 10  # the default validation hold-out (10%, from the training split)
+    assert (info.num_train, info.num_eval, info.num_test) == (NUM_TRAIN - held, held, NUM_TEST)
+    assert d.steps_per_epoch == (NUM_TRAIN - held) // 8
     images, labels = stack(d.test)
     ids = _identities(images)
     assert sorted(ids) == list(range(100, 100 + NUM_TEST))
     np.testing.assert_array_equal(labels, ids % 3)
     assert labels.dtype == np.int32
-    # Computed statistics: pixel values are (i + 1) / 255 over the training examples.
-    values = (np.arange(NUM_TRAIN) + 1) / 255.0
+    # Computed statistics: pixel values are (i + 1) / 255 over the training examples (validation
+    # excluded).
+    values = (_identities(stack(d.train_eval)[0]) + 1) / 255.0
+    assert len(values) == NUM_TRAIN - held
     np.testing.assert_allclose(info.mean, [values.mean()] * 3, rtol=1e-5)
     np.testing.assert_allclose(info.std, [values.std()] * 3, rtol=1e-4)
 

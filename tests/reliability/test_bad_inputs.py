@@ -83,7 +83,7 @@ CASES = [
     Case("image_folder_class_mismatch", "teacher", "DATASET = 'image_folder:{root}/mismatch'",
          "class folders differ", "same class folders"),
     Case("bad_validation_fraction", "teacher", "recipe.validation_fraction = 1.5",
-         "validation_fraction=1.5", "[0, 1)"),
+         "validation_fraction=1.5", "(0, 1)"),
     Case("batch_larger_than_data", "teacher", "GLOBAL_BATCH_SIZE = 5000", "exceeds",
          "batch size <="),
     Case("bad_lr_schedule", "teacher", "recipe.lr_schedule = 'cosin'", "cosin", "use one of"),
