@@ -1,7 +1,9 @@
 """Reports: study directories -> tables (CSV/Markdown), figures (PNG) and report.md.
 
 - ``study.py``: a study read from its run directories (rows, curves, what ran).
-- ``tables.py``: mean ± std aggregation and Markdown tables.
+- ``statistics.py``: cell summaries (mean ± std, n, 95% CI) and two-group comparisons
+  (paired by seed or Welch: difference, 95% CI, p) with the one sentence wording them.
+- ``tables.py``: per-group aggregation and Markdown tables.
 - ``findings.py``: the sentences stating what the numbers show, generated from them.
 - ``figures.py``: the PNG figures (matplotlib, Agg canvas).
 - ``grid_sections.py`` / ``chain_sections.py``: the sections of each study kind.

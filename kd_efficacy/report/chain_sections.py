@@ -10,7 +10,18 @@ from kd_efficacy.report import figures, findings, histories, paper, tables
 from kd_efficacy.studies import summary
 
 ENSEMBLES_CSV = "ensembles.csv"  # written by studies/ensemble.py
-HEADERS = {"test_accuracy": "test acc", "test_kd": "final test KD"}
+HEADERS = {
+    "test_accuracy": "test acc",
+    "val_accuracy": "val acc",
+    "test_kd": "test KD",
+    "test_agreement": "test agreement",
+}
+ENSEMBLE_HEADERS = {
+    "ensemble_accuracy": "ensemble test acc",
+    "mean_member_accuracy": "mean member test acc",
+    "best_member_accuracy": "best member test acc (picked on test)",
+    "disagreement": "disagreement (test)",
+}
 CURVE_KEYS = ("train_eval_kd", "val_kd", "train_eval_accuracy", "val_accuracy")
 
 
@@ -28,7 +39,8 @@ def _bar_label(role, model):
 
 
 def _chain(study, rows):
-    by, values = ["role", "model", "teacher"], ["test_accuracy", "test_kd", "agreement"]
+    by = ["role", "model", "teacher"]
+    values = ["test_accuracy", "val_accuracy", "test_kd", "test_agreement"]
     order = ["teacher", *_chain_roles(rows), "direct", "ensemble_taught", "scratch"]
     rank = {role: i for i, role in enumerate(order)}
     table = sorted(tables.aggregate(rows, by, values), key=lambda e: rank.get(e["role"], 99))
@@ -40,7 +52,7 @@ def _chain(study, rows):
                 "test accuracy": findings.stat(members)
             }
     title = f"Sequential KD: chain links vs direct KD vs scratch ({study.student})"
-    path = figures.grouped_bars(study.directory, "chain", bars, title, ylabel="test accuracy")
+    path = figures.intervals(study.directory, "chain", bars, title, ylabel="test accuracy")
     sentences = [findings.chain(rows)]
     taught = findings.ensemble_taught(rows)
     if taught:
@@ -67,9 +79,7 @@ def _curves(study, rows):
     if not series:
         return None
     title = "KD loss and accuracy per epoch: mean over seeds"
-    path = figures.training_curves(
-        study.directory, "curves_chain", series, study.eval_set_name(), title
-    )
+    path = figures.training_curves(study.directory, "curves_chain", series, title)
     body = (
         "Each chain link's KD loss is measured against its own teacher (the previous link); "
         "direct KD's against the original teacher.\n\n"
@@ -100,7 +110,7 @@ def _ensembles(study):
     body = [
         findings.ensembles(ensemble_rows),
         "",
-        tables.markdown(table, by, values),
+        tables.markdown(table, by, values, ENSEMBLE_HEADERS),
         "",
         f"![{title}]({figure})",
     ]

@@ -1,74 +1,32 @@
 """Plain sentences stating what a study's numbers show, generated from those numbers.
 
 Every sentence is computed from summary rows (dicts as in ``summary.csv``; values may be strings)
-at report time; none is written in advance. Differences are judged against the spread over
-seeds: a gap no larger than the larger of the two standard deviations is called "within one
-standard deviation", i.e. not a clear difference; with one seed there is no spread to judge by,
-and the sentence says so.
+at report time; none is written in advance. Every comparison goes through
+``statistics.compare`` and is worded by ``statistics.sentence``: difference of means, its 95% CI
+and p, paired by seed when both groups are runs of the same seeds (students of one seed share
+initialization and data order across scratch, KD and ESKD, and across teachers). A difference is
+called only when its CI excludes zero. Each sentence names the split of its numbers; rankings
+that pick something (the best teacher) read the validation split, never the test split.
 """
 
-import dataclasses
-import statistics
+from kd_efficacy.report import statistics, tables, variants
 
-from kd_efficacy.report import tables, variants
-
-DIGITS = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class Stat:
-    mean: float
-    std: float
-    n: int
-
-    @classmethod
-    def of(cls, values):
-        numbers = [x for x in (tables.to_float(v) for v in values) if x is not None]
-        if not numbers:
-            return None
-        std = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
-        return cls(statistics.fmean(numbers), std, len(numbers))
-
-    def text(self):
-        if self.n > 1:
-            return f"{self.mean:.{DIGITS}f} ± {self.std:.{DIGITS}f}"
-        return f"{self.mean:.{DIGITS}f}"
+DIGITS = statistics.DIGITS
+HIGHER_KD = "had a higher KD loss than"
 
 
 def stat(rows, column="test_accuracy"):
-    return Stat.of([r.get(column) for r in rows])
+    return statistics.summarize([r.get(column) for r in rows])
 
 
-def spread_note(a, b):
-    """How the gap between two Stats compares with their spread over seeds."""
-    if a.n < 2 and b.n < 2:
-        return "with one seed each, so there is no spread to judge it by"
-    if abs(a.mean - b.mean) <= max(a.std, b.std):
-        return "within one standard deviation, so not a clear difference"
-    return "more than one standard deviation"
+def compared(rows_a, name_a, rows_b, name_b, column="test_accuracy", verb="beat"):
+    """The ``statistics.sentence`` for group a against group b on ``column``."""
+    found = statistics.compare(rows_a, rows_b, column)
+    return statistics.sentence(found, name_a, name_b, verb)
 
 
-def spread_clause(a, b):
-    """'the gap of 0.011 is <spread note>' (or why there is no spread to judge it by)."""
-    gap = f"{abs(a.mean - b.mean):.{DIGITS}f}"
-    if a.n < 2 and b.n < 2:
-        return f"with one seed each, there is no spread to judge the gap of {gap} by"
-    return f"the gap of {gap} is {spread_note(a, b)}"
-
-
-def tied(a, b):
-    return round(a.mean, DIGITS) == round(b.mean, DIGITS)
-
-
-def versus(name_a, a, name_b, b):
-    """'A reached x, better than B at y: a gap of g, <spread note>' (higher is better)."""
-    if tied(a, b):
-        return f"{name_a} reached {a.text()}, the same as {name_b} at {b.text()}"
-    relation = "better" if a.mean > b.mean else "worse"
-    return (
-        f"{name_a} reached {a.text()}, {relation} than {name_b} at {b.text()}: a gap of "
-        f"{abs(a.mean - b.mean):.{DIGITS}f}, {spread_note(a, b)}"
-    )
+def _cap(text):
+    return text[:1].upper() + text[1:]
 
 
 def by_teacher(rows):
@@ -85,14 +43,19 @@ def _roles(rows, role):
     return [r for r in rows if r.get("role") == role]
 
 
-def teachers(rows):
-    """The teachers' own test accuracy against their size."""
-    entries = by_teacher(
+def teacher_rows(rows):
+    """The teachers' own runs, keyed like students (teacher = its model, by its params)."""
+    return by_teacher(
         [
             dict(r, teacher=r["model"], teacher_params=r.get("params"))
             for r in _roles(rows, "teacher")
         ]
     )
+
+
+def teachers(rows):
+    """The teachers' own test accuracy against their size."""
+    entries = teacher_rows(rows)
     if not entries:
         return "No teacher finished, so there is nothing to compare."
     stats = {name: stat(group) for name, group in entries.items()}
@@ -107,10 +70,28 @@ def teachers(rows):
         if all(b > a for a, b in zip(means, means[1:]))
         else "did not rise with every step in size"
     )
-    return (
-        f"Teacher test accuracy {trend}: it ranged from {stats[worst].text()} ({worst}) to "
-        f"{stats[best].text()} ({best}); the largest teacher is {names[-1]}."
+    if all(stats[n].n == 1 for n in names):
+        shown = {n: stats[n].short() for n in names}
+        runs = "; one run per teacher, so no CI"
+    else:
+        shown, runs = {n: stats[n].text() for n in names}, ""
+    sentence = (
+        f"Teacher test accuracy {trend}: it ranged from {worst} at {shown[worst]} to {best} at "
+        f"{shown[best]}{runs}; the largest teacher is {names[-1]}."
     )
+    if best != names[-1]:
+        sentence += " Test accuracy: " + compared(
+            entries[best], best, entries[names[-1]], f"the largest, {names[-1]}"
+        )
+        sentence += "."
+    return sentence
+
+
+def _pick_best(groups):
+    """The teacher whose students have the highest mean *validation* accuracy, or None."""
+    val = {t: stat(g, "val_accuracy") for t, g in groups.items()}
+    val = {t: s for t, s in val.items() if s is not None}
+    return (max(val, key=lambda t: val[t].mean), val) if val else (None, val)
 
 
 def capacity_gap(rows, role="kd"):
@@ -121,59 +102,74 @@ def capacity_gap(rows, role="kd"):
         return f"No student of variant '{role}' finished, so there is nothing to compare."
     student = students[0]["model"]
     what = variants.label(students[0])
-    stats = {name: stat(group) for name, group in groups.items()}
-    largest = list(stats)[-1]
-    best = max(stats, key=lambda n: stats[n].mean)
-    if len(stats) == 1:
+    largest = list(groups)[-1]
+    scratch = _roles(rows, "scratch")
+    if len(groups) == 1:
         sentence = (
-            f"Only one teacher ({best}) taught {student} with {what}, reaching "
-            f"{stats[best].text()}, so this study cannot say whether a larger teacher helps."
+            f"Only one teacher ({largest}) taught {student} with {what}; its students reached a "
+            f"test accuracy of {stat(groups[largest]).text()}, so this study cannot say whether a "
+            "larger teacher helps."
         )
-    elif tied(stats[best], stats[largest]) and best != largest:
-        sentence = (
-            f"{best} and the largest teacher, {largest}, taught {student} with {what} equally well "
-            f"({stats[best].text()} and {stats[largest].text()})."
-        )
-    elif best == largest:
-        runner_up = max((n for n in stats if n != best), key=lambda n: stats[n].mean)
-        sentence = (
-            f"The best teacher for {student} with {what} was the largest, {best} "
-            f"({stats[best].text()}); the runner-up, {runner_up} ({stats[runner_up].text()}), "
-            f"was behind by {stats[best].mean - stats[runner_up].mean:.{DIGITS}f}, "
-            f"{spread_note(stats[best], stats[runner_up])}."
-        )
+        best = largest
     else:
-        sentence = (
-            f"The best teacher for {student} with {what} was {best} ({stats[best].text()}), "
-            f"not the largest, {largest} ({stats[largest].text()}); "
-            f"{spread_clause(stats[best], stats[largest])}."
-        )
-    scratch = stat(_roles(rows, "scratch"))
-    if scratch is not None:
-        sentence += (
-            " Against training from scratch, "
-            + versus(f"KD from {best}", stats[best], f"{student} from scratch", scratch)
-            + "."
-        )
+        best, val = _pick_best(groups)
+        if best is None:
+            sentence = (
+                f"With {what}, no student of {student} has a validation accuracy, so this report "
+                "picks no best teacher (it does not select on the test split)."
+            )
+        else:
+            if best == largest:
+                other = max((t for t in val if t != best), key=lambda t: val[t].mean)
+                picked = f"the largest teacher, {best}; the runner-up was {other}"
+            else:
+                other = largest
+                picked = f"{best}, not the largest teacher, {largest}"
+            a, b = f"students of {best}", f"students of {other}"
+            on_val = compared(groups[best], a, groups[other], b, "val_accuracy")
+            sentence = (
+                f"With {what}, the students of {student} with the highest mean validation "
+                f"accuracy ({val[best].short()}) were those of {picked}. Validation accuracy: "
+                f"{on_val}. Test accuracy: {compared(groups[best], a, groups[other], b)}."
+            )
+    if scratch:
+        against = [t for t in dict.fromkeys([best, largest]) if t is not None]
+        parts = [
+            compared(groups[t], f"students of {t}", scratch, f"{student} from scratch")
+            for t in against
+        ]
+        sentence += " Against training from scratch (test accuracy): " + "; ".join(parts) + "."
     return sentence
 
 
-def mimicry(rows, role="kd", eval_name="test set"):
-    """Which teacher the student mimicked best and worst (final KD loss, train and eval set)."""
+def mimicry(rows, role="kd"):
+    """Which teacher the student mimicked best and worst (final KD loss, train and test split)."""
     students = _roles(rows, role)
     groups = by_teacher(students)
+    splits = (("train_kd", "training set (no augmentation)"), ("test_kd", "test split"))
     parts, hardest_on = [], {}
-    for column, where in (("train_kd", "training set"), ("test_kd", eval_name)):
+    for column, where in splits:
         stats = {n: stat(g, column) for n, g in groups.items()}
         stats = {n: s for n, s in stats.items() if s is not None}
         if len(stats) < 2:
             continue
-        easiest = min(stats, key=lambda n: stats[n].mean)
-        hardest = max(stats, key=lambda n: stats[n].mean)
+        ranked = sorted(stats, key=lambda n: stats[n].mean)
+        easiest, hardest, second = ranked[0], ranked[-1], ranked[-2]
+        if round(stats[easiest].mean, DIGITS) == round(stats[hardest].mean, DIGITS):
+            parts.append(f"on the {where} it was {stats[hardest].short()} with every teacher")
+            continue
         hardest_on[where] = hardest
+        gap = compared(
+            groups[hardest],
+            f"students of {hardest}",
+            groups[second],
+            f"those of {second}",
+            column,
+            HIGHER_KD,
+        )
         parts.append(
-            f"on the {where} it was lowest with {easiest} ({stats[easiest].text()}) and "
-            f"highest with {hardest} ({stats[hardest].text()})"
+            f"on the {where} it was lowest with {easiest} ({stats[easiest].short()}) and "
+            f"highest with {hardest} ({stats[hardest].short()}): {gap}"
         )
     if not parts:
         if len(groups) != 1:
@@ -181,51 +177,55 @@ def mimicry(rows, role="kd", eval_name="test set"):
         ((teacher, group),) = groups.items()
         found = [
             f"{stat(group, column).text()} on the {where}"
-            for column, where in (("train_kd", "training set"), ("test_kd", eval_name))
+            for column, where in splits
             if stat(group, column) is not None
         ]
         return (
-            f"With {variants.label(students[0])} from the only teacher, {teacher}, the student's "
+            f"With {variants.label(students[0])} (the only teacher: {teacher}), the student's "
             f"final KD loss was {' and '.join(found) or 'not recorded'}."
         )
     largest = list(groups)[-1]
     hardest_sets = [where for where, name in hardest_on.items() if name == largest]
-    verdict = (
-        f"the largest teacher, {largest}, was the hardest to mimic on the "
-        + " and the ".join(hardest_sets)
-        if hardest_sets
-        else f"the largest teacher, {largest}, was not the hardest to mimic"
-    )
-    return (
-        f"With {variants.label(students[0])}, the student's final KD loss: {'; '.join(parts)}; "
-        f"{verdict}."
-    )
+    others = [where for where in hardest_on if where not in hardest_sets]
+    verdict = []
+    if hardest_sets:
+        verdict.append(f"the highest mean KD loss on the {' and the '.join(hardest_sets)}")
+    if others:
+        verdict.append(f"not the highest on the {' and the '.join(others)}")
+    text = f"With {variants.label(students[0])}, the student's final KD loss: {'; '.join(parts)}"
+    if verdict:
+        text += f"; the largest teacher, {largest}, had {', and '.join(verdict)}"
+    return text + "."
 
 
 def eskd(rows):
-    """Per teacher: each ESKD variant against full KD and scratch."""
-    scratch = stat(_roles(rows, "scratch"))
+    """Per teacher: each ESKD variant against full KD and scratch (student test accuracy)."""
+    scratch = _roles(rows, "scratch")
     distilled = [r for r in rows if r.get("teacher") and r.get("role") != "teacher"]
     sentences = []
     for teacher, group in by_teacher(distilled).items():
-        full = stat([r for r in group if variants.kind(r) == variants.FULL_KD])
+        full = [r for r in group if variants.kind(r) == variants.FULL_KD]
         for role in sorted({r["role"] for r in group if variants.kind(r) == variants.ESKD}):
             members = [r for r in group if r["role"] == role]
-            name = f"ESKD from {teacher} (KD off after epoch {variants.stop_epoch(members[0])})"
+            name = f"ESKD (KD off after epoch {variants.stop_epoch(members[0])})"
             parts = []
-            if full is not None:
-                parts.append(versus(name, stat(members), f"full KD from {teacher}", full))
-            if scratch is not None:
-                parts.append(versus("it" if parts else name, stat(members), "scratch", scratch))
+            if full:
+                parts.append(compared(members, name, full, "full KD"))
+            if scratch:
+                parts.append(compared(members, name, scratch, "scratch"))
             if parts:
-                sentences.append("; ".join(parts) + ".")
+                sentences.append(f"Teacher {teacher}, student test accuracy: {'; '.join(parts)}.")
     return sentences
 
 
-def _level(rows):
-    """A teacher accuracy (the same for every seed): its mean, without a spread."""
-    found = stat(rows, "teacher_accuracy")
-    return "unknown" if found is None else f"{found.mean:.{DIGITS}f}"
+def level(rows):
+    """The teacher accuracy students learned from (the same for every seed), on both splits."""
+    shown = []
+    for column, split in (("teacher_val_accuracy", "val"), ("teacher_test_accuracy", "test")):
+        found = stat(rows, column)
+        if found is not None:
+            shown.append(f"{split} {found.mean:.{DIGITS}f}")
+    return "teacher acc " + (", ".join(shown) if shown else "unknown")
 
 
 def early_teacher(rows):
@@ -234,34 +234,22 @@ def early_teacher(rows):
     sentences = []
     for teacher, group in by_teacher(distilled).items():
         final = [r for r in group if variants.kind(r) == variants.FULL_KD]
-        epochs = {
-            int(variants.teacher_epoch(r))
-            for r in group
-            if variants.kind(r) == variants.EARLY_TEACHER
-        }
-        for epoch in sorted(epochs):
-            members = [
-                r
-                for r in group
-                if variants.kind(r) == variants.EARLY_TEACHER
-                and int(variants.teacher_epoch(r)) == epoch
-            ]
-            early = f"{teacher}'s epoch-{epoch} snapshot (teacher test acc {_level(members)})"
+        early = [r for r in group if variants.kind(r) == variants.EARLY_TEACHER]
+        for epoch in sorted({int(variants.teacher_epoch(r)) for r in early}):
+            members = [r for r in early if int(variants.teacher_epoch(r)) == epoch]
+            name = f"students of the epoch-{epoch} snapshot ({level(members)})"
             if not final:
-                sentences.append(f"The student of {early} reached {stat(members).text()}.")
+                sentences.append(
+                    f"Teacher {teacher}: {name} reached a test accuracy of {stat(members).text()}."
+                )
                 continue
-            text = versus(
-                f"The student of {early}",
-                stat(members),
-                f"the student of the final {teacher} (teacher test acc {_level(final)})",
-                stat(final),
-            )
-            sentences.append(text + ".")
+            text = compared(members, name, final, f"students of the final teacher ({level(final)})")
+            sentences.append(f"Teacher {teacher}, student test accuracy: {text}.")
     return sentences
 
 
 def chain(rows):
-    """The chain's end against direct distillation and scratch."""
+    """The chain's end against direct distillation and scratch (student test accuracy)."""
     links = sorted(
         {r["role"] for r in rows if str(r.get("role", "")).startswith("chain_")},
         key=lambda role: int(role.split("_")[1]),
@@ -272,24 +260,31 @@ def chain(rows):
     teacher = _roles(rows, "teacher")
     path = [teacher[0]["model"]] if teacher else []
     path += [_roles(rows, link)[0]["model"] for link in links]
-    name = f"The chain {' → '.join(path)}"
+    name = f"the chain {' → '.join(path)}"
     parts = []
     for role, other in (("direct", "direct KD from the teacher"), ("scratch", "scratch")):
-        found = stat(_roles(rows, role))
-        if found is not None:
-            parts.append(versus(name if not parts else "it", stat(end), other, found))
+        found = _roles(rows, role)
+        if found:
+            parts.append(compared(end, name, found, other))
     if not parts:
-        return f"{name} ended at {stat(end).text()}; there is no direct or scratch run to compare."
-    return ". ".join(p[0].upper() + p[1:] for p in parts) + "."
+        return (
+            f"{_cap(name)} ended at a test accuracy of {stat(end).text()}; there is no direct or "
+            "scratch run to compare."
+        )
+    return f"Student test accuracy: {'; '.join(parts)}."
 
 
 def ensemble_taught(rows):
-    taught = stat(_roles(rows, "ensemble_taught"))
-    direct = stat(_roles(rows, "direct"))
-    if taught is None or direct is None:
+    taught, direct = _roles(rows, "ensemble_taught"), _roles(rows, "direct")
+    if not taught or not direct:
         return None
-    text = versus("The student taught by the independent ensemble", taught, "direct KD", direct)
-    return text + "."
+    text = compared(taught, "the student taught by the independent ensemble", direct, "direct KD")
+    return f"Student test accuracy: {text}."
+
+
+def _as(rows, column):
+    """Rows of one column renamed 'value' (to compare two columns of the same rows)."""
+    return [{"seed": r.get("seed"), "value": r.get(column)} for r in rows]
 
 
 def ensembles(ensemble_rows):
@@ -300,28 +295,46 @@ def ensembles(ensemble_rows):
     if not groups:
         return "No ensemble was evaluated."
     acc = {g: stat(rows, "ensemble_accuracy") for g, rows in groups.items()}
-    gain = {
-        g: Stat.of(
-            [
-                tables.to_float(r["ensemble_accuracy"]) - tables.to_float(r["best_member_accuracy"])
-                for r in rows
-            ]
-        )
-        for g, rows in groups.items()
-    }
-    diverse = {g: stat(rows, "disagreement") for g, rows in groups.items()}
     ranked = sorted(acc, key=lambda g: -acc[g].mean)
-    sentence = "Ensemble accuracy ranked " + ", then ".join(
-        f"{g} ({acc[g].text()})" for g in ranked
-    )
+    sentences = [
+        "Ensemble test accuracy ranked "
+        + ", then ".join(f"{g} at {acc[g].text()}" for g in ranked)
+        + "."
+    ]
     if "chain" in acc and "independent" in acc:
-        sentence += "; " + versus(
-            "the chain ensemble", acc["chain"], "the independent ensemble", acc["independent"]
+        text = compared(
+            groups["chain"],
+            "the chain ensemble",
+            groups["independent"],
+            "the independent ensemble",
+            "ensemble_accuracy",
         )
-    most = max(diverse, key=lambda g: diverse[g].mean)
-    sentence += (
-        f". Members disagreed most in the {most} ensemble ({diverse[most].text()} of test images)"
-        f", and ensembling gained {gain[ranked[0]].text()} over the best member in the "
-        f"{ranked[0]} ensemble."
+        sentences.append(f"Test accuracy: {text}.")
+    against = []
+    for g, rows in groups.items():
+        a, b = _as(rows, "ensemble_accuracy"), _as(rows, "best_member_accuracy")
+        found = statistics.compare(a, b, "value")
+        against.append(f"{g}: " + statistics.sentence(found, "the ensemble", "its best member"))
+    sentences.append(
+        "Each ensemble against its most accurate member (test accuracy; that member is picked "
+        "on the test split, which favours the member): " + "; ".join(against) + "."
     )
-    return sentence
+    diverse = {g: stat(rows, "disagreement") for g, rows in groups.items()}
+    diverse = {g: s for g, s in diverse.items() if s is not None}
+    if len(diverse) > 1:
+        most = max(diverse, key=lambda g: diverse[g].mean)
+        least = min(diverse, key=lambda g: diverse[g].mean)
+        text = compared(
+            groups[most],
+            f"members of the {most} ensemble",
+            groups[least],
+            f"members of the {least} ensemble",
+            "disagreement",
+            "disagreed more often than",
+        )
+        sentences.append(
+            f"Members disagreed on a fraction of test images most in the {most} ensemble, "
+            f"{diverse[most].text()}, and least in the {least} ensemble, "
+            f"{diverse[least].text()}: {text}."
+        )
+    return " ".join(sentences)

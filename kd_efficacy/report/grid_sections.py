@@ -9,11 +9,16 @@ import re
 from kd_efficacy.report import figures, findings, histories, paper, tables, variants
 
 HEADERS = {
-    "teacher_params": "teacher params",
-    "teacher_accuracy": "teacher acc",
+    "params": "trainable params",
+    "teacher_params": "teacher trainable params",
+    "teacher_val_accuracy": "teacher val acc",
+    "teacher_test_accuracy": "teacher test acc",
     "test_accuracy": "student test acc",
-    "train_kd": "final train KD",
-    "test_kd": "final test KD",
+    "val_accuracy": "student val acc",
+    "train_kd": "train KD (no aug.)",
+    "val_kd": "validation KD",
+    "test_kd": "test KD",
+    "test_agreement": "test agreement",
     "teacher_epoch": "teacher epoch",
     "stop_kd_epoch": "stop-KD epoch",
 }
@@ -40,36 +45,27 @@ def _distilled_roles(rows):
 def _teachers(rows):
     teacher_rows = [r for r in rows if r["role"] == "teacher"]
     teacher_rows.sort(key=lambda r: tables.to_float(r.get("params")) or 0.0)
-    table = tables.aggregate(teacher_rows, ["model"], ["params", "test_accuracy"])
-    body = [
-        findings.teachers(rows),
-        "",
-        tables.markdown(
-            table, ["model"], ["params", "test_accuracy"], {"test_accuracy": "test acc"}
-        ),
-    ]
+    values = ["params", "test_accuracy", "val_accuracy"]
+    table = tables.aggregate(teacher_rows, ["model"], values)
+    headers = {"params": "trainable params", "test_accuracy": "test acc", "val_accuracy": "val acc"}
+    body = [findings.teachers(rows), "", tables.markdown(table, ["model"], values, headers)]
     return "Teachers", "\n".join(body)
 
 
 def _pivot(rows, examples):
     """Student test accuracy: one row per teacher (by size), one column per variant."""
-    teacher_rows = [
-        dict(r, teacher=r["model"], teacher_params=r.get("params"))
-        for r in rows
-        if r["role"] == "teacher"
-    ]
-    teacher_acc = {t: findings.stat(g) for t, g in findings.by_teacher(teacher_rows).items()}
+    teacher_acc = {t: findings.stat(g) for t, g in findings.teacher_rows(rows).items()}
     distilled = [r for r in rows if r["role"] in {e["role"] for e in examples}]
     names = [variants.label(e) for e in examples]
     lines = [
-        "| teacher | teacher params | teacher test acc | " + " | ".join(names) + " |",
+        "| teacher | teacher trainable params | teacher test acc | " + " | ".join(names) + " |",
         "|" + "---|" * (3 + len(names)),
     ]
     for teacher, group in findings.by_teacher(distilled).items():
         params = tables.to_float(group[0].get("teacher_params"))
-        cells = [teacher, tables.cell({"teacher_params": params}, "teacher_params")]
-        acc = teacher_acc.get(teacher)
-        cells.append(acc.text() if acc else "–")
+        cells = [teacher, tables.params(params) if params else "–"]
+        acc = teacher_acc.get(teacher)  # the fully trained teacher's own run
+        cells.append(acc.short() if acc else "–")
         for example in examples:
             found = findings.stat([r for r in group if r["role"] == example["role"]])
             cells.append(found.text() if found else "–")
@@ -83,8 +79,9 @@ def _pivot(rows, examples):
 def _capacity_gap(study, rows, examples):
     scratch = findings.stat([r for r in rows if r["role"] == "scratch"])
     body = [
-        "Mean ± std over seeds of the student's test accuracy; the scratch row repeats the "
-        "student trained without a teacher.",
+        "Student test accuracy: mean ± std over seeds (n seeds; t-based 95% CI of the mean); "
+        "the scratch row repeats the student trained without a teacher. The teacher test acc "
+        "column is the fully trained teacher's own run.",
         "",
         _pivot(rows, examples),
         "",
@@ -95,9 +92,8 @@ def _capacity_gap(study, rows, examples):
         points = []
         for teacher, group in findings.by_teacher([r for r in rows if r["role"] == role]).items():
             params = tables.to_float(group[0].get("teacher_params"))
-            points.append(
-                (teacher, params, findings.stat(group, "teacher_accuracy"), findings.stat(group))
-            )
+            teacher_acc = findings.stat(group, "teacher_test_accuracy")
+            points.append((teacher, params, teacher_acc, findings.stat(group)))
         title = f"{study.student}: student accuracy vs teacher ({variants.label(example)})"
         path = figures.capacity_gap(
             study.directory, f"capacity_gap_{_slug(role)}", points, scratch, title
@@ -111,12 +107,13 @@ def _capacity_gap(study, rows, examples):
 def _curves(study, rows, examples):
     by = ["role", "teacher", "teacher_epoch", "stop_kd_epoch"]
     values = [
-        "teacher_params",
-        "teacher_accuracy",
+        "teacher_val_accuracy",
+        "teacher_test_accuracy",
         "test_accuracy",
         "train_kd",
+        "val_kd",
         "test_kd",
-        "agreement",
+        "test_agreement",
     ]
     students = [r for r in rows if r["role"] != "teacher"]
     order = {e["role"]: i for i, e in enumerate(examples)}
@@ -130,7 +127,9 @@ def _curves(study, rows, examples):
     )
     body = [
         "Final-epoch mimicry: KD loss (T² KL(teacher ‖ student)) on the un-augmented training "
-        f"set and on the {study.eval_set_name()}, and top-1 agreement with the teacher.",
+        "set, on the validation split and on the test split, and top-1 agreement with the "
+        "teacher on the test split; teacher accuracies are the snapshot the student learned "
+        "from. Cells: mean ± std over seeds (t-based 95% CI of the mean).",
         "",
         tables.markdown(table, by, values, HEADERS),
         "",
@@ -138,13 +137,13 @@ def _curves(study, rows, examples):
     scratch_names = [r["run"] for r in rows if r["role"] == "scratch"]
     for example in examples:
         role = example["role"]
-        body.append(f"- {findings.mimicry(rows, role, study.eval_set_name())}")
+        body.append(f"- {findings.mimicry(rows, role)}")
         series, levels = {}, {}
         for teacher, group in findings.by_teacher([r for r in rows if r["role"] == role]).items():
             names = [r["run"] for r in group]
             label = f"teacher {teacher}"
             series[label] = {k: histories.mean_curve(study.histories, names, k) for k in CURVE_KEYS}
-            level = findings.stat(group, "teacher_accuracy")
+            level = findings.stat(group, "teacher_val_accuracy")
             if level is not None:
                 levels[label] = level.mean
         if scratch_names:
@@ -153,7 +152,7 @@ def _curves(study, rows, examples):
             }
         title = f"{study.student}, {variants.label(example)}: mean over seeds"
         path = figures.training_curves(
-            study.directory, f"curves_{_slug(role)}", series, study.eval_set_name(), title, levels
+            study.directory, f"curves_{_slug(role)}", series, title, levels
         )
         body += ["", _image(path, title), ""]
     return "Mimicry over training", "\n".join(body).rstrip()
@@ -174,8 +173,8 @@ def _eskd(study, rows, examples):
             if found is not None:
                 bars[variants.label(example)] = found
         groups[teacher] = bars
-    title = f"{study.student}: full KD vs ESKD (bars) vs scratch (band)"
-    path = figures.grouped_bars(study.directory, "kd_vs_eskd", groups, title, scratch=scratch)
+    title = f"{study.student}: full KD vs ESKD (dots) vs scratch (band), by teacher"
+    path = figures.intervals(study.directory, "kd_vs_eskd", groups, title, scratch=scratch)
     body = [f"- {s}" for s in findings.eskd(rows)] + ["", _image(path, title)]
     return "Full KD vs ESKD vs scratch", "\n".join(body)
 
@@ -195,18 +194,31 @@ def _early_teachers(study, rows, examples):
             if not epoch.isdigit():  # the fully trained teacher: its last epoch
                 teacher_run = study.planned.get(members[0]["run"], {}).get("teachers", [None])[0]
                 epoch = study.planned.get(teacher_run, {}).get("recipe", {}).get("epochs", 0)
-            points.append(
-                (int(epoch), findings.stat(members), findings.stat(members, "teacher_accuracy"))
-            )
+            points.append((int(epoch), members))
         series[teacher] = points
     scratch = findings.stat([r for r in rows if r["role"] == "scratch"])
     title = f"{study.student}: accuracy vs the teacher snapshot it learned from"
-    path = figures.teacher_epoch(study.directory, "teacher_epoch", series, scratch, title)
-    lines = ["| teacher | snapshot epoch | teacher acc | student test acc |", "|---|---|---|---|"]
+    plotted = {
+        teacher: [
+            (epoch, findings.stat(members), findings.stat(members, "teacher_test_accuracy"))
+            for epoch, members in points
+        ]
+        for teacher, points in series.items()
+    }
+    path = figures.teacher_epoch(study.directory, "teacher_epoch", plotted, scratch, title)
+    lines = [
+        "| teacher | snapshot epoch | teacher val acc | teacher test acc | student test acc |",
+        "|---|---|---|---|---|",
+    ]
     for teacher, points in series.items():
-        for epoch, student, teacher_acc in sorted(points, key=lambda p: p[0]):
-            shown = f"{teacher_acc.mean:.3f}" if teacher_acc else "–"  # same for every seed
-            lines.append(f"| {teacher} | {epoch} | {shown} | {student.text()} |")
+        for epoch, members in sorted(points, key=lambda p: p[0]):
+            # A snapshot's accuracy is one number shared by all its students' seeds.
+            val, test = (
+                findings.stat(members, c) for c in ("teacher_val_accuracy", "teacher_test_accuracy")
+            )
+            shown = [f"{s.mean:.3f}" if s else "–" for s in (val, test)]
+            student = findings.stat(members).text()
+            lines.append(f"| {teacher} | {epoch} | {' | '.join(shown)} | {student} |")
     body = ["\n".join(lines), ""] + [f"- {s}" for s in findings.early_teacher(rows)]
     body += ["", _image(path, title)]
     return "Early-stopped teachers", "\n".join(body)

@@ -1,11 +1,14 @@
 """Per-epoch curves from runs' ``metrics.jsonl``, averaged over seeds.
 
-Keys follow ``metrics.jsonl``: ``val_*`` are the eval set (the test set unless the recipe holds
-out a validation split), ``train_eval_*`` the un-augmented training set.
+Keys follow ``metrics.jsonl``: ``val_*`` are the validation split every run holds out of its
+training data, ``train_eval_*`` the un-augmented training set. The eval schedule may evaluate
+the validation split only every few epochs (always the last one), so a curve has the epochs
+where some run has the key.
 """
 
 import os
-import statistics
+
+import numpy as np
 
 from kd_efficacy import atomic_io, run_dir
 
@@ -20,7 +23,10 @@ def load(planned):
 
 
 def mean_curve(histories, names, key):
-    """(epochs, means, stds) of ``key`` over the runs ``names``; epochs where any run has it."""
+    """(epochs, means, stds) of ``key`` over the runs ``names``; epochs where any run has it.
+
+    The std (ddof=1, 0 for one run) is the spread over seeds at that epoch.
+    """
     by_epoch = {}
     for name in names:
         for row in histories.get(name, []):
@@ -28,12 +34,6 @@ def mean_curve(histories, names, key):
             if value is not None:
                 by_epoch.setdefault(int(row["epoch"]), []).append(float(value))
     epochs = sorted(by_epoch)
-    means = [statistics.fmean(by_epoch[e]) for e in epochs]
-    stds = [statistics.stdev(by_epoch[e]) if len(by_epoch[e]) > 1 else 0.0 for e in epochs]
+    means = [float(np.mean(by_epoch[e])) for e in epochs]
+    stds = [float(np.std(by_epoch[e], ddof=1)) if len(by_epoch[e]) > 1 else 0.0 for e in epochs]
     return epochs, means, stds
-
-
-def eval_set_name(planned_entry):
-    """'test set' or 'validation set': what ``val_*`` measured for this run's recipe."""
-    recipe = planned_entry.get("recipe", {})
-    return "validation set" if recipe.get("validation_fraction") else "test set"

@@ -22,6 +22,7 @@ from scipy import stats
 
 LEVEL = 0.95
 DIGITS = 3
+TIE = 1e-9  # relative: values this close are equal (0.95 - 0.92 is not exactly 0.96 - 0.93)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _paired(a, b, xa, xb):
     if d.size < 2:
         return Comparison(a, b, diff, None, None, None, "none", n, "too few")
     sd = float(d.std(ddof=1))
-    if sd == 0.0:  # every pair differs by the same amount: the t statistic is undefined
+    if np.ptp(d) <= TIE * max(1.0, abs(diff)):  # one difference in every pair: t is undefined
         return Comparison(a, b, diff, None, None, None, "none", n, "no spread")
     result = stats.ttest_rel(xa, xb)
     low, high = _interval(diff, sd, d.size, d.size - 1)
@@ -159,13 +160,18 @@ def _welch(a, b, xa, xb):
     if xa.size < 2 or xb.size < 2:
         return Comparison(a, b, diff, None, None, None, "none", n, "too few")
     va, vb = xa.var(ddof=1) / xa.size, xb.var(ddof=1) / xb.size
-    if va + vb == 0.0:
+    if max(np.ptp(xa), np.ptp(xb)) <= TIE * max(1.0, abs(diff)):
         return Comparison(a, b, diff, None, None, None, "none", n, "no spread")
     df = (va + vb) ** 2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))  # Welch–Satterthwaite
     se = math.sqrt(va + vb)
     low, high = stats.t.interval(LEVEL, df, loc=diff, scale=se)
     result = stats.ttest_ind(xa, xb, equal_var=False)
     return Comparison(a, b, diff, float(low), float(high), float(result.pvalue), "Welch", n)
+
+
+def _signed(x, digits):
+    """'+0.008'; a difference that rounds to zero reads '+0.000', never '-0.000'."""
+    return f"{0.0 if round(x, digits) == 0 else x:+.{digits}f}"
 
 
 def p_text(p):
@@ -194,22 +200,23 @@ def sentence(c, name_a, name_b, verb="beat", digits=DIGITS):
     if c.a is None or c.b is None:
         missing = name_a if c.a is None else name_b
         return f"no comparison of {name_a} with {name_b}: {missing} has no result"
+    d, n = _signed(c.diff, digits), _n_text(c)
     if c.why_not == "too few":
         need = "2 seed pairs" if len(c.n) == 1 else "2 values per group"
         return (
             f"not enough data to test {name_a} against {name_b} ({c.a.mean:{f}} vs "
-            f"{c.b.mean:{f}}, {c.diff:+{f}}; {_n_text(c)}, a test needs at least {need})"
+            f"{c.b.mean:{f}}, {d}; {n}, a test needs at least {need})"
         )
     if c.why_not == "no spread":
         where = "in every seed pair" if len(c.n) == 1 else "with no spread in either group"
         return (
-            f"no test of {name_a} against {name_b}: the difference is {c.diff:+{f}} {where} "
-            f"({_n_text(c)}), so there is no spread to build a CI from"
+            f"no test of {name_a} against {name_b}: the difference is {d} {where} ({n}), so "
+            "there is no spread to build a CI from"
         )
     if not c.called:
         return (
-            f"no clear difference between {name_a} and {name_b} ({c.diff:+{f}}, 95% CI "
-            f"{c.low:{f}} to {c.high:{f}}; {_test_text(c)})"
+            f"no clear difference between {name_a} and {name_b} ({d}, 95% CI {c.low:{f}} to "
+            f"{c.high:{f}}; {_test_text(c)})"
         )
     if c.diff > 0:
         winner, loser, low, high = name_a, name_b, c.low, c.high

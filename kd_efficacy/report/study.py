@@ -39,10 +39,6 @@ class Study:
         scratch = [r["model"] for r in self.rows if r["role"] == "scratch"]
         return scratch[0] if scratch else "unknown"
 
-    def eval_set_name(self):
-        students = [p for p in self.planned.values() if p.get("role") != "teacher"]
-        return histories.eval_set_name(students[0]) if students else "test set"
-
 
 def load(study_dir, kind):
     rows = summary.rows(study_dir)
@@ -82,6 +78,19 @@ def _hardware(study):
     return "; ".join(f"{line} ({n} runs)" for line, n in sorted(found.items()))
 
 
+def _splits(study):
+    """The split sizes the runs recorded (train / validation / test examples)."""
+    found = {}
+    for entry in study.planned.values():
+        splits = (run_dir.read_result(entry["dir"]) or {}).get("splits")
+        if splits:
+            line = ", ".join(f"{k} {splits.get(k)}" for k in ("train", "validation", "test"))
+            found[line] = found.get(line, 0) + 1
+    if not found:
+        return "not recorded by the runs"
+    return "; ".join(f"{line} examples ({n} runs)" for line, n in sorted(found.items()))
+
+
 def what_ran(study):
     """Markdown: runs and their status, time, hardware, config."""
     statuses = {}
@@ -102,6 +111,7 @@ def what_ran(study):
         [
             f"- Runs: {len(study.rows)} ({status_text}); by role: {role_text}.",
             f"- Dataset: {study.dataset}; student: {study.student}; student seeds: {seeds}.",
+            f"- Splits: {_splits(study)}.",
             f"- Wall time: {session / 60:.1f} min summed over runs, of which "
             f"{train / 60:.1f} min in training epochs.",
             f"- Hardware: {_hardware(study)}.",

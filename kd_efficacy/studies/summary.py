@@ -3,6 +3,12 @@
 Each run directory holds ``planned.json`` (its place in the study: name, role, teachers), its
 ``result.json`` and ``metrics.jsonl``, so a report can be rebuilt from copied directories,
 including runs gathered from other machines.
+
+Splits, as the columns name them: ``val_*`` is the validation split every run holds out of its
+training data (all selection reads it: best epoch, snapshots); ``test_*`` is the final model on
+the test split, for reporting only; ``train_kd`` is the un-augmented training set. ``params`` are
+trainable parameters, as papers count them. A teacher's own row has no ``teacher_*`` accuracies;
+its ``test_accuracy`` is its own final test accuracy.
 """
 
 import csv
@@ -19,20 +25,23 @@ COLUMNS = (
     "run",
     "role",
     "model",
-    "params",
+    "params",  # trainable parameters (result.json model.params, kd_efficacy.models.param_count)
     "teacher",
-    "teacher_params",
+    "teacher_params",  # trainable, summed over an ensemble's members
     "teacher_epoch",
-    "teacher_accuracy",
+    "teacher_val_accuracy",  # the snapshot the student used, on the validation split
+    "teacher_test_accuracy",  # ... and on the test split (reporting only)
     "stop_kd_epoch",
     "seed",
     "status",
-    "test_accuracy",
-    "best_epoch",
-    "best_eval_accuracy",
-    "train_kd",
-    "test_kd",
-    "agreement",
+    "test_accuracy",  # final model on the test split
+    "val_accuracy",  # final model (last epoch) on the validation split
+    "best_epoch",  # best epoch by validation accuracy
+    "best_val_accuracy",
+    "train_kd",  # last epoch's KD loss on the un-augmented training set
+    "val_kd",  # last evaluated epoch's KD loss on the validation split
+    "test_kd",  # final model's KD loss on the test split
+    "test_agreement",  # final model's top-1 agreement with its teacher on the test split
     "train_seconds",
     "reason",
 )
@@ -63,15 +72,29 @@ def planned_runs(study_dir):
     return found
 
 
-def teacher_accuracy(teacher_dir, epoch):
-    """The teacher's evaluation accuracy at the snapshot a student used."""
+def _metrics(directory):
+    path = os.path.join(directory, run_dir.METRICS_JSONL)
+    return atomic_io.read_json_lines(path) if os.path.exists(path) else []
+
+
+def teacher_val_accuracy(teacher_dir, epoch):
+    """The teacher's validation accuracy at the snapshot a student used ('last', 'best', N).
+
+    Read from the teacher's own run: its metrics.jsonl row of that epoch (snapshot epochs and
+    the last epoch are always evaluated, even when the eval schedule thins the others).
+    """
     result = run_dir.read_result(teacher_dir) or {}
     if epoch == "last":
-        return result.get("test", {}).get("accuracy")
+        return result.get("last", {}).get("val_accuracy")
     if epoch == "best":
         return result.get("best", {}).get("val_accuracy")
-    rows = atomic_io.read_json_lines(os.path.join(teacher_dir, run_dir.METRICS_JSONL))
+    rows = _metrics(teacher_dir)
     return next((r.get("val_accuracy") for r in rows if r["epoch"] == int(epoch)), None)
+
+
+def _last_with(rows, key):
+    """The value of ``key`` in the last metrics row that has it (eval may skip epochs)."""
+    return next((r[key] for r in reversed(rows) if r.get(key) is not None), None)
 
 
 def status(planned, name, seen=None):
@@ -101,6 +124,8 @@ def rows(study_dir, order=None):
         last = result.get("last", {})
         teachers = [planned[t] for t in p["teachers"] if t in planned]
         teacher_results = [run_dir.read_result(t["dir"]) or {} for t in teachers]
+        test = result.get("test", {})
+        single = len(teachers) == 1
         row = {
             "run": name,
             "role": p["role"],
@@ -110,20 +135,23 @@ def rows(study_dir, order=None):
             "teacher_params": sum(r.get("model", {}).get("params", 0) for r in teacher_results)
             or None,
             "teacher_epoch": p["teacher_epoch"] if teachers else None,
-            "teacher_accuracy": (
-                teacher_accuracy(teachers[0]["dir"], str(p["teacher_epoch"]))
-                if len(teachers) == 1
-                else None
+            "teacher_val_accuracy": (
+                teacher_val_accuracy(teachers[0]["dir"], str(p["teacher_epoch"]))
+                if single
+                else result.get("teacher_val_accuracy")
             ),
+            "teacher_test_accuracy": result.get("teacher_test_accuracy"),
             "stop_kd_epoch": p["stop_kd_epoch"],
             "seed": p["seed"],
             "status": run_status,
-            "test_accuracy": result.get("test", {}).get("accuracy"),
+            "test_accuracy": test.get("accuracy"),
+            "val_accuracy": last.get("val_accuracy"),
             "best_epoch": result.get("best", {}).get("epoch"),
-            "best_eval_accuracy": result.get("best", {}).get("val_accuracy"),
+            "best_val_accuracy": result.get("best", {}).get("val_accuracy"),
             "train_kd": last.get("train_eval_kd"),
-            "test_kd": last.get("val_kd"),
-            "agreement": last.get("val_agreement"),
+            "val_kd": _last_with(_metrics(p["dir"]), "val_kd") if result else None,
+            "test_kd": test.get("kd"),
+            "test_agreement": test.get("agreement"),
             "train_seconds": result.get("train_seconds"),
             "reason": reason,
         }

@@ -5,11 +5,15 @@ from kd_efficacy.report import findings, paper
 PARAMS = {"resnet14": 175_000, "resnet32": 466_000, "resnet110": 1_730_000}
 
 
-def _rows(accuracies, role="kd", student="resnet8", **fields):
-    """Summary rows (as read from summary.csv: strings) from {teacher: [accuracy per seed]}."""
+def _rows(accuracies, role="kd", student="resnet8", val=None, **fields):
+    """Summary rows (as read from summary.csv: strings) from {teacher: [accuracy per seed]}.
+
+    ``val``: {teacher: [validation accuracy per seed]}; by default the test accuracy.
+    """
     rows = []
     for teacher, values in accuracies.items():
         for seed, accuracy in enumerate(values):
+            val_accuracy = (val or {}).get(teacher, values)[seed]
             rows.append(
                 {
                     "run": f"{role}/{teacher}/{student}_s{seed}",
@@ -22,9 +26,11 @@ def _rows(accuracies, role="kd", student="resnet8", **fields):
                     "seed": str(seed),
                     "status": "complete",
                     "test_accuracy": str(accuracy),
-                    "teacher_accuracy": str(fields.get("teacher_accuracy", "")),
-                    "train_kd": str(fields.get("kd", {}).get(teacher, "")),
-                    "test_kd": str(fields.get("kd", {}).get(teacher, "")),
+                    "val_accuracy": str(val_accuracy),
+                    "teacher_val_accuracy": str(fields.get("teacher_val_accuracy", "")),
+                    "teacher_test_accuracy": str(fields.get("teacher_test_accuracy", "")),
+                    "train_kd": str(fields.get("kd", {}).get(teacher, [""] * 9)[seed]),
+                    "test_kd": str(fields.get("kd", {}).get(teacher, [""] * 9)[seed]),
                 }
             )
     return rows
@@ -33,22 +39,40 @@ def _rows(accuracies, role="kd", student="resnet8", **fields):
 def _scratch(values, student="resnet8"):
     return [
         {"run": f"scratch/{student}_s{i}", "role": "scratch", "model": student, "teacher": "",
-         "seed": str(i), "status": "complete", "test_accuracy": str(v)}
+         "seed": str(i), "status": "complete", "test_accuracy": str(v), "val_accuracy": str(v)}
         for i, v in enumerate(values)
     ]  # fmt: skip
 
 
-def test_the_largest_teacher_loses():
+def test_the_largest_teacher_loses_and_every_gap_has_a_ci_and_p():
     rows = _rows(
         {"resnet14": [0.958, 0.962, 0.966], "resnet110": [0.945, 0.951, 0.957]}
     ) + _scratch([0.93, 0.94, 0.95])
     sentence = findings.capacity_gap(rows, "kd")
     assert sentence.startswith(
-        "The best teacher for resnet8 with full KD was resnet14 (0.962 ± 0.004), "
-        "not the largest, resnet110 (0.951 ± 0.006)"
+        "With full KD, the students of resnet8 with the highest mean validation accuracy "
+        "(0.962 ± 0.004) were those of resnet14, not the largest teacher, resnet110."
     )
-    assert "more than one standard deviation" in sentence
-    assert "KD from resnet14 reached 0.962 ± 0.004, better than resnet8 from scratch" in sentence
+    # Per seed, resnet14's students are 0.013 / 0.011 / 0.009 ahead: paired, a clear difference.
+    assert "Test accuracy: students of resnet14 beat students of resnet110 by 0.011 (95% CI" in (
+        sentence
+    )
+    assert "; paired, n = 3, p = " in sentence
+    assert "students of resnet14 beat resnet8 from scratch by 0.022 (95% CI" in sentence
+    assert sentence.count("95% CI") == 4  # validation, test, and two against scratch
+
+
+def test_the_best_teacher_is_picked_on_the_validation_split_not_the_test_split():
+    # resnet110's students are best on test, resnet14's on validation: the pick follows validation.
+    rows = _rows(
+        {"resnet14": [0.95, 0.952], "resnet110": [0.96, 0.97]},
+        val={"resnet14": [0.99, 0.991], "resnet110": [0.90, 0.91]},
+    )
+    sentence = findings.capacity_gap(rows, "kd")
+    assert "were those of resnet14, not the largest teacher, resnet110" in sentence
+    assert "Test accuracy: students of resnet110 beat students of resnet14" in sentence or (
+        "Test accuracy: no clear difference between students of resnet14" in sentence
+    )
 
 
 def test_the_largest_teacher_wins():
@@ -57,65 +81,112 @@ def test_the_largest_teacher_wins():
     )
     sentence = findings.capacity_gap(rows, "kd")
     assert sentence.startswith(
-        "The best teacher for resnet8 with full KD was the largest, resnet110 (0.965 ± 0.007)"
+        "With full KD, the students of resnet8 with the highest mean validation accuracy "
+        "(0.965 ± 0.007) were those of the largest teacher, resnet110; the runner-up was resnet32."
     )
-    assert "the runner-up, resnet32 (0.953 ± 0.003)" in sentence
     assert "not the largest" not in sentence
 
 
-def test_small_gaps_are_called_within_one_std_and_single_seeds_have_no_spread():
-    close = _rows({"resnet14": [0.90, 0.96], "resnet110": [0.91, 0.94]})
-    assert "within one standard deviation, so not a clear difference" in findings.capacity_gap(
-        close, "kd"
+def test_overlapping_groups_are_not_called_and_single_seeds_are_not_tested():
+    close = _rows({"resnet14": [0.90, 0.96, 0.93], "resnet110": [0.91, 0.94, 0.935]})
+    text = findings.capacity_gap(close, "kd")
+    assert "Test accuracy: no clear difference between students of resnet14 and students of " in (
+        text
     )
-    single = _rows({"resnet14": [0.96], "resnet110": [0.95]})
-    assert "with one seed each" in findings.capacity_gap(single, "kd")
+    assert "beat" not in text
+    single = findings.capacity_gap(_rows({"resnet14": [0.96], "resnet110": [0.95]}), "kd")
+    assert "not enough data to test students of resnet14 against students of resnet110" in single
+    assert "beat" not in single
     assert "cannot say" in findings.capacity_gap(_rows({"resnet14": [0.9]}), "kd")
 
 
 def test_mimicry_eskd_and_early_teacher_sentences():
     kd = _rows(
-        {"resnet14": [0.95, 0.95], "resnet110": [0.94, 0.94]},
-        kd={"resnet14": 0.2, "resnet110": 0.9},
+        {"resnet14": [0.95, 0.951, 0.953], "resnet110": [0.94, 0.942, 0.941]},
+        kd={"resnet14": [0.2, 0.25, 0.22], "resnet110": [0.9, 0.85, 0.95]},
     )
     text = findings.mimicry(kd, "kd")
-    assert "lowest with resnet14" in text and "highest with resnet110" in text
-    assert "the largest teacher, resnet110, was the hardest to mimic" in text
+    assert "on the test split it was lowest with resnet14" in text
+    assert "students of resnet110 had a higher KD loss than those of resnet14 by 0.677" in text
+    assert "the largest teacher, resnet110, had the highest mean KD loss on the training" in text
     eskd = _rows(
-        {"resnet14": [0.97, 0.971], "resnet110": [0.90, 0.91]}, "eskd_8", stop_kd_epoch="8"
+        {"resnet14": [0.97, 0.972, 0.973], "resnet110": [0.90, 0.91, 0.905]},
+        "eskd_8",
+        stop_kd_epoch="8",
     )
-    rows = kd + eskd + _scratch([0.93, 0.93])
+    rows = kd + eskd + _scratch([0.93, 0.931, 0.932])
     sentences = findings.eskd(rows)
     assert sentences[0].startswith(
-        "ESKD from resnet14 (KD off after epoch 8) reached 0.970 ± 0.001"
+        "Teacher resnet14, student test accuracy: ESKD (KD off after epoch 8) beat full KD by "
+        "0.020 (95% CI"
     )
-    assert "better than full KD from resnet14 at 0.950" in sentences[0]
-    assert "worse than full KD from resnet110" in sentences[1]
-    early = _rows({"resnet14": [0.96, 0.96]}, "early", teacher_epoch="5", teacher_accuracy=0.80)
+    assert sentences[1].startswith(
+        "Teacher resnet110, student test accuracy: full KD beat ESKD (KD off after epoch 8) by"
+    )
+    early = _rows(
+        {"resnet14": [0.96, 0.962, 0.961]},
+        "early",
+        teacher_epoch="5",
+        teacher_val_accuracy=0.81,
+        teacher_test_accuracy=0.80,
+    )
     text = findings.early_teacher(kd + early)[0]
-    assert text.startswith("The student of resnet14's epoch-5 snapshot (teacher test acc 0.800)")
-    assert "better than the student of the final resnet14" in text
+    assert text.startswith(
+        "Teacher resnet14, student test accuracy: students of the epoch-5 snapshot (teacher acc "
+        "val 0.810, test 0.800) beat students of the final teacher"
+    )
+
+
+def test_teachers_with_one_run_each_are_ranked_but_not_tested():
+    rows = [
+        {"role": "teacher", "model": m, "params": str(p), "seed": "0", "test_accuracy": str(a)}
+        for m, p, a in (
+            ("resnet14", 1e4, 0.98),
+            ("resnet32", 2e5, 0.989),
+            ("resnet110", 8e5, 0.975),
+        )
+    ]
+    text = findings.teachers(rows)
+    assert text.startswith(
+        "Teacher test accuracy did not rise with every step in size: it ranged from resnet110 "
+        "at 0.975 to resnet32 at 0.989; one run per teacher, so no CI; the largest teacher is "
+        "resnet110."
+    )
+    assert "not enough data to test resnet32 against the largest, resnet110" in text
 
 
 def test_chain_and_ensemble_sentences():
-    rows = [
-        {"role": "teacher", "model": "resnet56", "test_accuracy": "0.97"},
-        {"role": "chain_1", "model": "resnet20", "test_accuracy": "0.95"},
-        {"role": "chain_2", "model": "resnet8", "test_accuracy": "0.90"},
-        {"role": "direct", "model": "resnet8", "test_accuracy": "0.92"},
-        {"role": "scratch", "model": "resnet8", "test_accuracy": "0.90"},
-    ]
+    def role(name, model, values):
+        return [
+            {"role": name, "model": model, "seed": str(s), "test_accuracy": str(v)}
+            for s, v in enumerate(values)
+        ]
+
+    rows = (
+        role("teacher", "resnet56", [0.97])
+        + role("chain_1", "resnet20", [0.95, 0.951, 0.952])
+        + role("chain_2", "resnet8", [0.90, 0.91, 0.905])
+        + role("direct", "resnet8", [0.92, 0.935, 0.926])
+        + role("scratch", "resnet8", [0.90, 0.92, 0.89])
+    )
     text = findings.chain(rows)
-    assert text.startswith("The chain resnet56 → resnet20 → resnet8 reached 0.900, worse than")
-    assert "the same as scratch at 0.900" in text
+    assert text.startswith(
+        "Student test accuracy: direct KD from the teacher beat the chain resnet56 → resnet20 → "
+        "resnet8 by 0.022 (95% CI 0.015 to 0.029; paired, n = 3, p = 0.005)"
+    )
+    assert "no clear difference between the chain resnet56 → resnet20 → resnet8 and scratch" in text
     ensembles = [
-        {"group": g, "ensemble_accuracy": str(a), "best_member_accuracy": str(b),
-         "disagreement": str(d)}
-        for g, a, b, d in (("chain", 0.93, 0.92, 0.05), ("independent", 0.95, 0.92, 0.12))
+        {"group": g, "seed": str(s), "ensemble_accuracy": str(a + 0.001 * s),
+         "best_member_accuracy": str(b), "disagreement": str(d + 0.002 * s)}
+        for s in (0, 1, 2)
+        for g, a, b, d in (("chain", 0.93, 0.92, 0.05), ("independent", 0.95, 0.96, 0.12))
     ]  # fmt: skip
     text = findings.ensembles(ensembles)
-    assert text.startswith("Ensemble accuracy ranked independent (0.950), then chain (0.930)")
-    assert "disagreed most in the independent ensemble (0.120" in text
+    assert text.startswith("Ensemble test accuracy ranked independent at 0.951 ± 0.001 (n=3; CI")
+    assert "chain: the ensemble beat its best member by 0.011 (95% CI" in text
+    assert "independent: its best member beat the ensemble by 0.009 (95% CI" in text
+    assert "picked on the test split" in text
+    assert "most in the independent ensemble, 0.122 ± 0.002" in text
 
 
 def test_paper_numbers_sit_beside_ours_only_for_the_papers_setup():
@@ -125,9 +196,12 @@ def test_paper_numbers_sit_beside_ours_only_for_the_papers_setup():
         + _rows({"imagenet_resnet50": [0.71]}, "eskd_50", "imagenet_resnet18", stop_kd_epoch="50")
     )
     table, sentence = paper.comparison(rows, "imagenet2012", "imagenet_resnet18")
-    assert "| scratch | – | 30.24 | 30.50 ± 0.71 | 2 |" in table
-    assert "| full KD | imagenet_resnet34 | 30.79 | 31.00 | 1 |" in table
-    assert "| ESKD (KD off after epoch 50) | imagenet_resnet50 | 29.35 | 29.00 | 1 |" in table
+    assert "| scratch | – | 30.24 | 30.50 ± 0.71 (CI 24.15–36.85) | 2 |" in table
+    assert "| full KD | imagenet_resnet34 | 30.79 | 31.00 (n=1, no CI) | 1 |" in table
+    assert (
+        "| ESKD (KD off after epoch 50) | imagenet_resnet50 | 29.35 | 29.00 (n=1, no CI) | 1 |"
+        in (table)
+    )
     assert "| ESKD | imagenet_resnet34 | 29.16 | not run | 0 |" in table
     assert "matches the paper's ImageNet experiment" in sentence
     table, sentence = paper.comparison(_scratch([0.9]), "digits", "resnet8")

@@ -76,22 +76,33 @@ def test_metrics_hold_the_teachers_accuracy_and_train_set_terms(study):
     kd_dir = study / "runs/kd/resnet8/resnet8_s0"
     result = run_dir.read_result(kd_dir)
     assert result["teacher_test_accuracy"] == pytest.approx(teacher["test"]["accuracy"], abs=1e-6)
+    assert result["teacher_val_accuracy"] == pytest.approx(
+        teacher["last"]["val_accuracy"], abs=1e-6
+    )
     rows = atomic_io.read_json_lines(kd_dir / "metrics.jsonl")
     assert [r["teacher_test_accuracy"] for r in rows] == [result["teacher_test_accuracy"]] * 2
     assert all("train_eval_kd" in r and "train_eval_agreement" in r for r in rows)
-    # The early-stopped teacher's accuracy is its epoch-1 snapshot's (eval set = test set here).
+    # The early-stopped teacher's validation accuracy is its epoch-1 snapshot's.
     early = run_dir.read_result(study / "runs/teacher_epoch_1/resnet8/resnet8_s0")
     teacher_rows = atomic_io.read_json_lines(study / "runs/teacher/resnet8_s0/metrics.jsonl")
     epoch_1 = teacher_rows[0]["val_accuracy"]
-    assert early["teacher_test_accuracy"] == pytest.approx(epoch_1, abs=1e-6)
+    assert early["teacher_val_accuracy"] == pytest.approx(epoch_1, abs=1e-6)
     assert run_dir.read_result(study / "runs/scratch/resnet8_s0")["teacher_test_accuracy"] is None
+    # summary.csv: the same numbers under the split-named columns.
+    found = {r["run"]: r for r in summary.read_csv(study / "summary.csv")}
+    row = found["teacher_epoch_1/resnet8/resnet8_s0"]
+    assert float(row["teacher_val_accuracy"]) == pytest.approx(epoch_1, abs=1e-6)
+    assert float(row["teacher_test_accuracy"]) == pytest.approx(early["teacher_test_accuracy"])
+    assert float(row["test_kd"]) == pytest.approx(early["test"]["kd"])
+    assert float(row["val_accuracy"]) == pytest.approx(early["last"]["val_accuracy"])
+    assert list(found[row["run"]]) == list(summary.COLUMNS)
     # TensorBoard: train-set terms and the teacher's level, under Keras' tag names.
     train_eval = _events(kd_dir / "logs/train_eval")
     assert {"epoch_accuracy", "epoch_kd", "epoch_agreement"} <= set(train_eval)
     assert [step for step, *_ in train_eval["epoch_kd"]] == [0, 1]
     level = _events(kd_dir / "logs/teacher")["epoch_accuracy"]
     value = tf.make_ndarray(level[0][1])
-    assert float(value) == pytest.approx(result["teacher_test_accuracy"], abs=1e-6)
+    assert float(value) == pytest.approx(result["teacher_val_accuracy"], abs=1e-6)
 
 
 def test_hparams_and_final_metrics_read_back_from_event_files(study):
