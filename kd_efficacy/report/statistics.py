@@ -47,16 +47,16 @@ class Summary:
         return f"{self.short(digits)} ({n}CI {self.low:.{digits}f}–{self.high:.{digits}f})"
 
 
+def _number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 def _numbers(values):
-    found = []
-    for value in values:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if not math.isnan(number):
-            found.append(number)
-    return np.asarray(found, dtype=float)
+    return np.asarray([x for x in map(_number, values) if x is not None], dtype=float)
 
 
 def _interval(center, std, n, df):
@@ -109,13 +109,11 @@ def _by_seed(rows, column):
     """{seed: value} for rows with a number, or None if a seed is missing or repeated."""
     found = {}
     for row in rows:
-        values = _numbers([row.get(column)])
-        if values.size == 0:
-            continue
-        seed = seed_key(row.get("seed"))
-        if seed is None or seed in found:
-            return None
-        found[seed] = float(values[0])
+        value, seed = _number(row.get(column)), seed_key(row.get("seed"))
+        if value is not None:
+            if seed is None or seed in found:
+                return None
+            found[seed] = value
     return found
 
 
@@ -185,10 +183,6 @@ def _n_text(c):
     return "n = " + " and ".join(str(k) for k in c.n)
 
 
-def _test_text(c):
-    return f"{c.test}, {_n_text(c)}, {p_text(c.p)}"
-
-
 def sentence(c, name_a, name_b, verb="beat", digits=DIGITS):
     """The finding for comparison ``c`` of ``name_a`` against ``name_b`` (higher is ``verb``).
 
@@ -201,6 +195,7 @@ def sentence(c, name_a, name_b, verb="beat", digits=DIGITS):
         missing = name_a if c.a is None else name_b
         return f"no comparison of {name_a} with {name_b}: {missing} has no result"
     d, n = _signed(c.diff, digits), _n_text(c)
+    test = f"{c.test}, {n}, {p_text(c.p)}" if c.p is not None else None
     if c.why_not == "too few":
         need = "2 seed pairs" if len(c.n) == 1 else "2 values per group"
         return (
@@ -216,13 +211,10 @@ def sentence(c, name_a, name_b, verb="beat", digits=DIGITS):
     if not c.called:
         return (
             f"no clear difference between {name_a} and {name_b} ({d}, 95% CI {c.low:{f}} to "
-            f"{c.high:{f}}; {_test_text(c)})"
+            f"{c.high:{f}}; {test})"
         )
     if c.diff > 0:
         winner, loser, low, high = name_a, name_b, c.low, c.high
     else:
         winner, loser, low, high = name_b, name_a, -c.high, -c.low
-    return (
-        f"{winner} {verb} {loser} by {abs(c.diff):{f}} (95% CI {low:{f}} to {high:{f}}; "
-        f"{_test_text(c)})"
-    )
+    return f"{winner} {verb} {loser} by {abs(c.diff):{f}} (95% CI {low:{f}} to {high:{f}}; {test})"

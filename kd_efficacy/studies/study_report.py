@@ -27,7 +27,8 @@ QUESTIONS = {
     "capacity_gap": (
         "Does a larger, more accurate teacher make a better student? One student architecture "
         "is distilled from teachers of growing size and compared with itself trained from "
-        "scratch; the KD loss on training and test data shows how well it mimics each teacher."
+        "scratch; the KD loss on the training set and on the held-out validation and test "
+        "splits shows how well it mimics each teacher."
     ),
     "early_stopping": (
         "Does a student learn better from a teacher stopped early, or from KD stopped early "

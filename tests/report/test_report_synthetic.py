@@ -215,7 +215,7 @@ def test_grid_report_states_splits_cis_and_paired_comparisons(tmp_path):
     assert "Test accuracy: students of net_m beat students of net_l by 0.033 (95% CI" in report
     assert "net_s from scratch beat students of net_l by 0.011 (95% CI 0.008 to 0.014;" in report
     assert (
-        "students of net_l had a higher KD loss than those of net_m by 1.412 (95% CI 1.093 to "
+        "students of net_l had a higher KD loss than students of net_m by 1.412 (95% CI 1.093 to "
         "1.730;" in report
     )
     assert "the largest teacher, net_l, had the highest mean KD loss on the training set" in report
