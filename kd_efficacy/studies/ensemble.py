@@ -91,11 +91,14 @@ def evaluate_all(study_dir, chain, seeds, recipe):
     dataset = data.build(
         recipe.dataset,
         global_batch_size=recipe.global_batch_size,
+        validation_fraction=recipe.validation_fraction,
+        max_train_examples=recipe.max_train_examples,
         data_dir=recipe.data_dir,
         image_size=recipe.image_size,
         augment="none",
     )
-    images, labels = ensembles.test_arrays(dataset)
+    images, labels = ensembles.arrays(dataset.test)
+    validation = ensembles.arrays(dataset.eval)  # picks each ensemble's best member
     lines = [
         "group,seed,members,size,ensemble_accuracy,mean_member_accuracy,"
         "best_member_accuracy,disagreement"
@@ -104,7 +107,7 @@ def evaluate_all(study_dir, chain, seeds, recipe):
         for group in GROUPS:
             names = members(chain, seed, group)
             dirs = [plan.run_path(study_dir, n) for n in names]
-            scores = ensembles.evaluate(dirs, images, labels)
+            scores = ensembles.evaluate(dirs, images, labels, *validation)
             lines.append(
                 f"{group},{seed},{'+'.join(chain[1:])},{scores['size']},"
                 f"{scores['ensemble_accuracy']},{scores['mean_member_accuracy']},"
