@@ -54,38 +54,43 @@ def teacher_rows(rows):
 
 
 def teachers(rows):
-    """The teachers' own test accuracy against their size."""
+    """The teachers' own accuracy against their size: the ladder check reads validation."""
     entries = teacher_rows(rows)
     if not entries:
         return "No teacher finished, so there is nothing to compare."
     stats = {name: stat(group) for name, group in entries.items()}
+    val = {name: stat(group, "val_accuracy") for name, group in entries.items()}
     names = list(stats)
     if len(names) == 1:
         return f"The only teacher, {names[0]}, reached a test accuracy of {stats[names[0]].text()}."
-    best = max(names, key=lambda n: stats[n].mean)
-    worst = min(names, key=lambda n: stats[n].mean)
-    means = [stats[n].mean for n in names]
-    trend = (
-        "rose with every step in size"
-        if all(b > a for a, b in zip(means, means[1:]))
-        else "did not rise with every step in size"
-    )
-    if all(stats[n].n == 1 for n in names):
-        shown = {n: stats[n].short() for n in names}
-        runs = "; one run per teacher, so no CI"
+    if any(val[n] is None for n in names):
+        val = stats  # runs without validation numbers: say what there is
+        split = "test"
     else:
-        shown, runs = {n: stats[n].text() for n in names}, ""
+        split = "validation"
+    means = [val[n].mean for n in names]
+    rises = all(b > a for a, b in zip(means, means[1:]))
+    trend = "rose with every step in size" if rises else "did not rise with every step in size"
+    best = max(names, key=lambda n: val[n].mean)
+    worst = min(names, key=lambda n: val[n].mean)
+    runs = "; one run per teacher, so no CI" if all(stats[n].n == 1 for n in names) else ""
+
+    def shown(table, name):
+        return table[name].short() if runs else table[name].text()
+
     sentence = (
-        f"Teacher test accuracy {trend}: it ranged from {worst} at {shown[worst]} to {best} at "
-        f"{shown[best]}{runs}; the largest teacher is {names[-1]}."
+        f"Teacher accuracy on the {split} split {trend}: it ranged from {worst} at "
+        f"{shown(val, worst)} to {best} at {shown(val, best)} (test split: {shown(stats, worst)} "
+        f"and {shown(stats, best)}){runs}; the largest teacher is {names[-1]}."
     )
-    picked, val = _pick_best(entries)  # compared with the largest: picked on validation
-    if picked is not None and picked != names[-1]:
-        text = compared(entries[picked], picked, entries[names[-1]], f"the largest, {names[-1]}")
+    if not rises:
         sentence += (
-            f" The most accurate on the validation split was {picked} ({val[picked].short()}); "
-            f"test accuracy: {text}."
+            " So on this ladder a bigger teacher is not always a more accurate one, and teacher "
+            "size and teacher accuracy are confounded in the student comparisons below."
         )
+    if best != names[-1] and not runs:
+        text = compared(entries[best], best, entries[names[-1]], f"the largest, {names[-1]}")
+        sentence += f" Test accuracy: {text}."
     return sentence
 
 
