@@ -5,14 +5,23 @@ case-insensitively; other files and hidden folders such as ``.ipynb_checkpoints`
 Sorted class folder names give the label ids, and both splits must have the same class folders.
 Images are decoded as RGB (grayscale is expanded).
 
-Files are read and decoded per example in the parallel tf.data map (nothing is preloaded), so the
-folder can be any size. Geometry is decided by the first training image (the first file of the
-first class): its shorter side is the default ``image_size``. If that is at most ``SMALL_MAX_SIZE``
-px the folder is CIFAR-like: every image is plainly resized to ``image_size x image_size`` (aspect
-not kept; same-size images pass through untouched) and augmented by pad-crop-flip. Otherwise it is
+Geometry is decided by the first training image (the first file of the first class): its shorter
+side is the default ``image_size``. If that is at most ``SMALL_MAX_SIZE`` px the folder is
+CIFAR-like: every image is plainly resized to ``image_size x image_size`` (aspect not kept;
+same-size images pass through untouched) and augmented by pad-crop-flip. Otherwise it is
 ImageNet-like: shorter-side resize + center crop for eval, random-resized crop + flip for training.
+
+Decoding. A CIFAR-like folder whose images all have the first image's size and together fit in
+``CACHE_MAX_BYTES`` of uint8 is decoded once per process (parallel tf.data map, memoized by the
+resolved folder path and the files' names, sizes and mtimes, since a study builds the same dataset
+for every run) into one uint8 ``(N, H, W, 3)`` tensor on the CPU; reads gather from it and convert
+to float32 exactly as per-file decoding does. A file that cannot be decoded then fails the build
+with a ``ConfigError`` naming it. Any other folder (ImageNet-like, over the budget, or with one
+image of another size: no resizing at cache time) is read and decoded per example in the parallel
+map, so it can be any size.
 """
 
+import os
 import pathlib
 
 import numpy as np
@@ -26,12 +35,81 @@ PREFIX = "image_folder:"
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 SMALL_MAX_SIZE = 64
 CHANNELS = 3
+# Same as the TFDS in-memory limit; also keeps the captured tensor clear of protobuf's 2 GB cap
+# should a tf.data graph ever be serialized. CIFAR-10 (60k 32x32x3) takes 184 MB; the process
+# holds about twice that (see _decode_all).
+CACHE_MAX_BYTES = 1 << 30
+_CACHE_BATCH = 256
+# (resolved root, ((path, size, mtime_ns), ...)) -> uint8 CPU tensor, or None: per-file decoding.
+_cache: dict[tuple, tf.Tensor | None] = {}
+
+
+def _decode_uint8(path: tf.Tensor) -> tf.Tensor:
+    return tf.io.decode_image(tf.io.read_file(path), channels=CHANNELS, expand_animations=False)
+
+
+def _to_float(image: tf.Tensor) -> tf.Tensor:
+    return tf.image.convert_image_dtype(image, tf.float32)  # uint8 -> x * (1 / 255)
 
 
 def _decode(path: tf.Tensor) -> tf.Tensor:
-    image = tf.io.decode_image(tf.io.read_file(path), channels=CHANNELS, expand_animations=False)
-    image = tf.image.convert_image_dtype(image, tf.float32)
-    return tf.ensure_shape(image, [None, None, CHANNELS])
+    return tf.ensure_shape(_to_float(_decode_uint8(path)), [None, None, CHANNELS])
+
+
+def _first_undecodable(paths: list[str], start: int) -> str | None:
+    """The first of ``paths[start:]`` that fails to read or decode (eagerly, one by one)."""
+    for path in paths[start:]:
+        try:
+            _decode_uint8(tf.constant(path))
+        except tf.errors.OpError:
+            return path
+    return None
+
+
+def _decode_all(paths: list[str], height: int, width: int, name: str) -> tf.Tensor | None:
+    """Every image as one uint8 CPU tensor, or None when one is not ``height x width``."""
+
+    def decode(path: tf.Tensor):
+        image = _decode_uint8(path)
+        fits = tf.reduce_all(tf.shape(image)[:2] == [height, width])
+        image = tf.cond(fits, lambda: image, lambda: tf.zeros([height, width, CHANNELS], tf.uint8))
+        return tf.ensure_shape(image, [height, width, CHANNELS]), fits
+
+    stream = tf.data.Dataset.from_tensor_slices(paths)
+    stream = stream.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    stream = stream.batch(_CACHE_BATCH).prefetch(tf.data.AUTOTUNE)
+    pixels = np.empty((len(paths), height, width, CHANNELS), np.uint8)
+    done = 0
+    try:
+        for images, fits in stream:
+            if not fits.numpy().all():
+                return None
+            pixels[done : done + len(images)] = images.numpy()
+            done += len(images)
+    except tf.errors.OpError:
+        # Batches come in order, so the culprit is at or after the first unfinished one.
+        bad = _first_undecodable(paths, done)
+        if bad is None:
+            raise
+        raise ConfigError(f"{name}: cannot decode {bad}; replace or remove it.") from None
+    # Via numpy, not tf.concat of the batches: the process then held ~180 MB less for CIFAR-10
+    # (measured, BENCHMARKS.md). TF still keeps about a second copy once a pipeline reads it.
+    with tf.device("/cpu:0"):  # the input pipeline runs on the CPU; keep the array off accelerators
+        return tf.constant(pixels)
+
+
+def _cached_pixels(root: pathlib.Path, paths: list[str], first: tf.Tensor, name: str):
+    """The folder's images as one uint8 CPU tensor (memoized), or None to decode per file."""
+    height, width = int(first.shape[0]), int(first.shape[1])
+    if min(height, width) > SMALL_MAX_SIZE:
+        return None
+    if len(paths) * height * width * CHANNELS > CACHE_MAX_BYTES:
+        return None
+    stats = (os.stat(p) for p in paths)
+    key = (str(root.resolve()), tuple((p, s.st_size, s.st_mtime_ns) for p, s in zip(paths, stats)))
+    if key not in _cache:
+        _cache[key] = _decode_all(paths, height, width, name)
+    return _cache[key]
 
 
 def _scan(root: pathlib.Path, split: str, name: str) -> dict[str, list[str]]:
@@ -59,12 +137,23 @@ def _scan(root: pathlib.Path, split: str, name: str) -> dict[str, list[str]]:
     return found
 
 
-def _split(found: dict[str, list[str]], class_ids: dict[str, int]) -> IndexedSplit:
-    paths = [p for c in found for p in found[c]]
+def _paths(found: dict[str, list[str]]) -> list[str]:
+    return [p for c in found for p in found[c]]
+
+
+def _split(
+    found: dict[str, list[str]], class_ids: dict[str, int], pixels: tf.Tensor | None, offset: int
+) -> IndexedSplit:
+    """One split; with ``pixels`` its images are rows ``offset:`` of that cached array."""
+    paths = _paths(found)
     labels = np.array([class_ids[c] for c in found for _ in found[c]], np.int32)
-    path_tensor = tf.constant(paths)
-    storage = Storage(read=lambda i: _decode(tf.gather(path_tensor, i)), labels=labels)
-    return IndexedSplit(storage, np.arange(len(paths), dtype=np.int64))
+    if pixels is None:
+        path_tensor = tf.constant(paths)
+        read = lambda i: _decode(tf.gather(path_tensor, i))
+    else:
+        start = tf.constant(offset, tf.int64)
+        read = lambda i: _to_float(tf.gather(pixels, i + start))
+    return IndexedSplit(Storage(read=read, labels=labels), np.arange(len(paths), dtype=np.int64))
 
 
 def load(name: str) -> Source:
@@ -95,9 +184,11 @@ def load(name: str) -> Source:
         raise ConfigError(f"{name}: cannot decode {first_path}; replace or remove it.") from None
     size = int(min(first.shape[0], first.shape[1]))
     large = size > SMALL_MAX_SIZE
+    train_paths = _paths(train)
+    pixels = _cached_pixels(root, train_paths + _paths(test), first, name)
     return Source(
-        train=_split(train, class_ids),
-        test=_split(test, class_ids),
+        train=_split(train, class_ids, pixels, 0),
+        test=_split(test, class_ids, pixels, len(train_paths)),
         num_classes=len(class_ids),
         channels=CHANNELS,
         default_size=size,
