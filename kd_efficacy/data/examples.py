@@ -3,8 +3,9 @@
 Two kinds share one small interface used by ``pipeline.py``:
 
 * ``IndexedSplit``: random access by integer id, for data decoded once into memory (digits, CIFAR)
-  and for image folders (one file per id, decoded in parallel per read). Its per-epoch order is a
-  stateless permutation of the whole split, so an epoch is a pure function of its seed.
+  and for image folders (decoded once into memory when small, else one file per id decoded in
+  parallel per read). Its per-epoch order is a stateless permutation of the whole split, so an
+  epoch is a pure function of its seed.
 * ``RecordSplit``: TFRecord shards of a large TFDS dataset (ImageNet) that cannot be indexed. Its
   per-epoch order is a stateless shuffle of the shard list, a deterministic interleave, and a
   stateless shuffle inside consecutive chunks of ``SHUFFLE_CHUNK`` records: still a pure function

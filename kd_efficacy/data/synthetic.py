@@ -52,6 +52,7 @@ def build(
         image_shape=(height, width, channels),
         num_train=num_examples,
         num_eval=num_eval,
+        num_test=num_eval,  # benchmark data: one held-out set serves as both
         # Uniform [0, 1] pixels: mean 1/2, std 1/sqrt(12).
         mean=(0.5,) * channels,
         std=(float(np.sqrt(1.0 / 12.0)),) * channels,
