@@ -198,12 +198,12 @@ def mimicry(rows, role="kd"):
     others = [where for where in hardest_on if where not in hardest_sets]
     verdict = []
     if hardest_sets:
-        verdict.append(f"the highest mean KD loss on the {' and the '.join(hardest_sets)}")
+        verdict.append(f"had the highest mean KD loss on the {' and the '.join(hardest_sets)}")
     if others:
-        verdict.append(f"not the highest on the {' and the '.join(others)}")
+        verdict.append(f"did not have the highest on the {' and the '.join(others)}")
     text = f"With {variants.label(students[0])}, the student's final KD loss: {'; '.join(parts)}"
     if verdict:
-        text += f"; the largest teacher, {largest}, had {', and '.join(verdict)}"
+        text += f"; the largest teacher, {largest}, {', and '.join(verdict)}"
     return text + "."
 
 
