@@ -35,6 +35,7 @@ def _run(gin_file, folder, model_dir, bindings):
         f"DATASET = 'image_folder:{folder}'",
         "recipe.image_size = 64",
         "GLOBAL_BATCH_SIZE = 4",
+        "recipe.validation_fraction = 0.5",  # 4 images per class: keep 2 to train, 2 to validate
         "recipe.lr_boundaries = []",
         "SEEDS = [0]",
         "TEACHERS = ['imagenet_resnet18']",

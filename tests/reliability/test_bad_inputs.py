@@ -117,7 +117,8 @@ CASES = [
          "[99]", "EPOCHS"),
     Case("study_teacher_class_mismatch", "capacity_gap",
          f"{SMALL_STUDY}; teacher/recipe.dataset = 'image_folder:{{root}}/three_classes'; "
-         "teacher/recipe.global_batch_size = 4", "predicts 3 classes", "distill on the dataset"),
+         "teacher/recipe.global_batch_size = 4; teacher/recipe.validation_fraction = 0.5",
+         "predicts 3 classes", "distill on the dataset"),
     Case("study_dir_of_another_config", "capacity_gap", SMALL_STUDY, "holds another experiment",
          "use a new --model_dir", model_dir="{root}/other_study"),
     Case("study_run_dir_of_another_spec", "capacity_gap", SMALL_STUDY, "holds a different run",
