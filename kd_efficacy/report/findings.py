@@ -325,8 +325,8 @@ def ensembles(ensemble_rows):
         found = statistics.compare(a, b, "value")
         against.append(f"{g}: " + statistics.sentence(found, "the ensemble", "its best member"))
     sentences.append(
-        "Each ensemble against its most accurate member (test accuracy; that member is picked "
-        "on the test split, which favours the member): " + "; ".join(against) + "."
+        "Each ensemble against its best member (test accuracy; the member is picked on the "
+        "validation split): " + "; ".join(against) + "."
     )
     diverse = {g: stat(rows, "disagreement") for g, rows in groups.items()}
     diverse = {g: s for g, s in diverse.items() if s is not None}

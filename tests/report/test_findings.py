@@ -207,7 +207,7 @@ def test_chain_and_ensemble_sentences():
     assert text.startswith("Ensemble test accuracy ranked independent at 0.951 ± 0.001 (n=3; CI")
     assert "chain: the ensemble beat its best member by 0.011 (95% CI" in text
     assert "independent: its best member beat the ensemble by 0.009 (95% CI" in text
-    assert "picked on the test split" in text
+    assert "picked on the validation split" in text
     assert "Members disagreed on a fraction of test images of 0.052 ± 0.002 (n=3; CI" in text
     assert (
         "Disagreement: members of the independent ensemble disagreed more often than members of "
