@@ -14,23 +14,25 @@ import tensorflow as tf
 from kd_efficacy import teachers
 
 
-def predictions(run_dirs, images):
-    """Softmax probabilities of each member on ``images``: array (members, N, classes)."""
-    probs = []
+def predictions(run_dirs, *image_sets):
+    """Softmax probabilities of each member on each of ``image_sets`` (each member loaded once):
+    one array (members, N, classes) per image set."""
+    probs = [[] for _ in image_sets]
     for directory in run_dirs:
         model = teachers.load(directory, "last")
-        logits = model.predict(images, batch_size=256, verbose=0)
-        probs.append(tf.nn.softmax(logits.astype(np.float32)).numpy())
-    return np.stack(probs)
+        for found, images in zip(probs, image_sets):
+            logits = model.predict(images, batch_size=256, verbose=0)
+            found.append(tf.nn.softmax(logits.astype(np.float32)).numpy())
+    return [np.stack(found) for found in probs]
 
 
 def evaluate(run_dirs, images, labels, val_images, val_labels):
     """Test-split scores of ``run_dirs`` as an ensemble; the best member is chosen on validation."""
-    probs = predictions(run_dirs, images)
+    probs, val_probs = predictions(run_dirs, images, val_images)
     top1 = probs.argmax(-1)
     labels = np.asarray(labels)
     member_accuracy = [(p == labels).mean() for p in top1]
-    val_top1 = predictions(run_dirs, val_images).argmax(-1)
+    val_top1 = val_probs.argmax(-1)
     best = int(np.argmax([(p == np.asarray(val_labels)).mean() for p in val_top1]))
     pairs = list(itertools.combinations(range(len(run_dirs)), 2))
     disagreement = np.mean([(top1[a] != top1[b]).mean() for a, b in pairs]) if pairs else 0.0

@@ -242,8 +242,8 @@ def _execute(ctx, spec, out_dir):
         optimizer.build(student.trainable_variables)
         finished = checkpoint.restore(_paths(directory)["checkpoints"], distiller)
     history = _history_until(_paths(directory)["metrics"], finished, paths["metrics"])
-    # Mimicry and HParams (mimicry.py, hparams_logging.py): the teacher's test accuracy, once.
-    # The teachers' own level on both splits: validation for choosing, test for reporting.
+    # Mimicry and HParams (mimicry.py, hparams_logging.py): the teachers' own level, once, on
+    # both splits: validation for choosing, test for reporting.
     teacher_accuracy = (
         {
             "val": mimicry.teacher_accuracy(loaded, dataset.eval),
@@ -254,7 +254,10 @@ def _execute(ctx, spec, out_dir):
     )
     teacher_names = [teachers.model_info(d)["name"] for d in teacher_dirs]
     hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
-    fit_callbacks = _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy)
+    eval_epochs = _eval_epochs(recipe, spec)
+    fit_callbacks = _callbacks(
+        distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs
+    )
     try:
         distiller.fit(
             dataset.train,
@@ -262,7 +265,7 @@ def _execute(ctx, spec, out_dir):
             epochs=recipe.epochs,
             initial_epoch=finished,
             validation_data=dataset.eval,  # the validation split: all selection reads it
-            validation_freq=_eval_epochs(recipe, spec),
+            validation_freq=eval_epochs,
             callbacks=fit_callbacks,
             verbose=ctx.verbose,
             shuffle=False,  # the data pipeline orders each epoch (resumable, seeded)
@@ -277,9 +280,7 @@ def _execute(ctx, spec, out_dir):
         "model": {
             "name": spec["model"],
             # Trainable parameters, as papers count them (BatchNorm statistics excluded).
-            "params": models.param_count(
-                spec["model"], input_shape=info.image_shape, num_classes=info.num_classes
-            ),
+            "params": models.trainable_param_count(student),
             "input_shape": list(info.image_shape),
             "num_classes": info.num_classes,
             "mean": list(info.mean),
@@ -339,12 +340,12 @@ def _best(history):
     return max(rows, key=lambda row: row[key]) if rows else {}
 
 
-def _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy=None):
+def _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs):
     recipe = spec["recipe"]
     # Train-set terms and the teacher's accuracy per epoch, to metrics.jsonl and TensorBoard.
     train_eval = dataset.train_eval if recipe["train_set_metrics"] else None
     epoch_extras = mimicry.EpochExtras(
-        distiller, train_eval, paths["logs"], teacher_accuracy, _eval_epochs(Recipe(**recipe), spec)
+        distiller, train_eval, paths["logs"], teacher_accuracy, eval_epochs
     )
     best_so_far = max((row.get("val_accuracy", -np.inf) for row in history), default=-np.inf)
     chosen = [

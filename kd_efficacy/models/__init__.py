@@ -28,7 +28,7 @@ from kd_efficacy.errors import ConfigError
 from kd_efficacy.models import densenet, registry, resnet_cifar, resnet_imagenet, vgg, wide_resnet
 from kd_efficacy.models.layer_factory import LayerFactory
 
-__all__ = ["build", "names", "param_count"]
+__all__ = ["build", "names", "param_count", "trainable_param_count"]
 
 # Each family module registers its names when imported.
 FAMILY_MODULES = (resnet_cifar, wide_resnet, densenet, vgg, resnet_imagenet)
@@ -84,7 +84,11 @@ def build(
 
 def param_count(name: str, *, input_shape: tuple[int, int, int], num_classes: int) -> int:
     """Trainable parameters of ``name``: the count papers report (BN moving statistics excluded)."""
-    model = build(name, input_shape=input_shape, num_classes=num_classes)
+    return trainable_param_count(build(name, input_shape=input_shape, num_classes=num_classes))
+
+
+def trainable_param_count(model: keras.Model) -> int:
+    """Trainable parameters of a built model (``param_count`` without building it again)."""
     return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
 
 
