@@ -29,15 +29,20 @@ def predictions(run_dirs, *image_sets):
 def evaluate(run_dirs, images, labels, val_images, val_labels):
     """Test-split scores of ``run_dirs`` as an ensemble; the best member is chosen on validation."""
     probs, val_probs = predictions(run_dirs, images, val_images)
+    return scores(probs, labels, val_probs, val_labels)
+
+
+def scores(probs, labels, val_probs, val_labels):
+    """Ensemble scores from member probabilities (members, N, classes) on test and validation."""
     top1 = probs.argmax(-1)
     labels = np.asarray(labels)
     member_accuracy = [(p == labels).mean() for p in top1]
     val_top1 = val_probs.argmax(-1)
     best = int(np.argmax([(p == np.asarray(val_labels)).mean() for p in val_top1]))
-    pairs = list(itertools.combinations(range(len(run_dirs)), 2))
+    pairs = list(itertools.combinations(range(len(probs)), 2))
     disagreement = np.mean([(top1[a] != top1[b]).mean() for a, b in pairs]) if pairs else 0.0
     return {
-        "size": len(run_dirs),
+        "size": len(probs),
         "ensemble_accuracy": float((probs.mean(0).argmax(-1) == labels).mean()),
         "mean_member_accuracy": float(np.mean(member_accuracy)),
         "best_member_accuracy": float(member_accuracy[best]),  # best on validation
