@@ -7,7 +7,8 @@ and keeps its traceback.
 
 The other exit codes tell a scheduler what to do with a job that did not finish:
 ``EXIT_PREEMPTED`` (SIGTERM; requeue it, it resumes), ``EXIT_IO_ERROR`` (a write failed: disk
-full or read-only; fix the disk, then rerun, it resumes) and ``EXIT_RUN_FAILED`` (a run diverged;
+full or read-only; or a dataset file could not be read: permission denied, EIO; fix the disk,
+then rerun, it resumes) and ``EXIT_RUN_FAILED`` (a run diverged;
 rerunning the same config fails the same way).
 """
 
@@ -23,3 +24,20 @@ class ConfigError(ValueError):
 
 class RunFailed(RuntimeError):
     """A run stopped for a reason recorded in its result.json (e.g. divergence)."""
+
+
+class DataError(ConfigError):
+    """A dataset file that cannot be decoded (corrupt, truncated); the message names it."""
+
+
+class DataReadError(OSError):
+    """A dataset file the OS refuses to read (permission denied, EIO): ``EXIT_IO_ERROR``.
+
+    ``str()`` is the one-line message (naming the file and the fix), not OSError's ``[Errno n]``.
+    """
+
+    def __init__(self, errno: int, message: str, filename: str):
+        super().__init__(errno, message, filename)
+
+    def __str__(self) -> str:
+        return self.strerror

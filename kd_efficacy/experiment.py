@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from kd_efficacy import atomic_io, distribute, gin_errors
 from kd_efficacy.context import RunContext
-from kd_efficacy.errors import ConfigError
+from kd_efficacy.errors import ConfigError, DataReadError
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_GIN = "config.gin"
@@ -71,7 +71,7 @@ def run(
     try:
         with gin_errors.as_config_errors():  # so that gin's call-time errors undo the claim too
             result = task(ctx)
-    except ConfigError:
+    except (ConfigError, DataReadError):  # refused inputs, or data the OS cannot read
         if claimed:
             _unclaim(model_dir, *claimed)
         raise

@@ -22,6 +22,7 @@ from kd_efficacy.errors import (
     EXIT_PREEMPTED,
     EXIT_RUN_FAILED,
     ConfigError,
+    DataReadError,
     RunFailed,
 )
 
@@ -78,6 +79,8 @@ def main(argv):
             f"preempted: {e}; every finished epoch is saved, rerun the same command to resume",
             EXIT_PREEMPTED,
         )
+    except DataReadError as e:  # an OSError too: a dataset file the OS cannot read
+        _exit(f"error: {e}", EXIT_IO_ERROR)
     except OSError as e:
         if e.errno not in _IO_ERRNOS:
             raise

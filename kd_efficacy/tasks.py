@@ -30,6 +30,7 @@ from kd_efficacy import (
     teacher_logits,
     teachers,
 )
+from kd_efficacy.data import unreadable
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.errors import ConfigError, RunFailed
 from kd_efficacy.recipe import Recipe
@@ -171,10 +172,13 @@ def execute(ctx, spec):
     can be a collective every worker must join); only the chief writes into model_dir, the others
     read their resume state from it and write into a scratch directory deleted at the end.
     """
-    if ctx.is_chief:
-        return _execute(ctx, spec, ctx.model_dir)
-    with tempfile.TemporaryDirectory(prefix="kd_efficacy_worker_") as scratch:
-        return _execute(ctx, spec, scratch)
+    recipe = spec["recipe"]
+    # A streamed dataset meets a bad file only in the iterator (fit, evaluate): name it there.
+    with unreadable.named(recipe["dataset"], recipe.get("data_dir")):
+        if ctx.is_chief:
+            return _execute(ctx, spec, ctx.model_dir)
+        with tempfile.TemporaryDirectory(prefix="kd_efficacy_worker_") as scratch:
+            return _execute(ctx, spec, scratch)
 
 
 def _execute(ctx, spec, out_dir):

@@ -22,7 +22,7 @@ import numbers
 import tensorflow as tf
 
 from kd_efficacy.data import augment as augmentation
-from kd_efficacy.data import digits, image_folder, pipeline
+from kd_efficacy.data import digits, image_folder, pipeline, unreadable
 from kd_efficacy.data.examples import Split
 from kd_efficacy.data.source import Source
 from kd_efficacy.errors import ConfigError
@@ -114,7 +114,8 @@ def _prepare(
         raise ConfigError(f"data_dir={data_dir!r} is invalid; use a directory path string or None.")
     augmentation.check(augment_name)  # before loading: bad arguments fail fast
 
-    source = _load(name, data_dir)
+    with unreadable.named(name, data_dir):  # TFDS decodes in-memory splits while loading
+        source = _load(name, data_dir)
     train, held_out = source.train.hold_out(float(validation_fraction))
     if held_out.num_examples == 0 or train.num_examples == 0:
         raise ConfigError(
@@ -135,7 +136,8 @@ def _prepare(
     if source.mean is not None:
         mean, std = source.mean, source.std
     else:
-        mean, std = pipeline.channel_stats(train.sample(STATS_MAX_IMAGES), transforms)
+        with unreadable.named(name, data_dir):  # the first pass over streamed files
+            mean, std = pipeline.channel_stats(train.sample(STATS_MAX_IMAGES), transforms)
     info = DatasetInfo(
         name=name,
         num_classes=source.num_classes,

@@ -124,7 +124,10 @@ class RecordSplit:
 
     @staticmethod
     def _read(filename: tf.Tensor, skip: tf.Tensor, take: tf.Tensor) -> tf.data.Dataset:
-        return tf.data.TFRecordDataset(filename).skip(skip).take(take)
+        records = tf.data.TFRecordDataset(filename).skip(skip).take(take)
+        # A truncated shard just ends early in TFRecordDataset (TF 2.21, even mid-record): make
+        # it an error, which ``unreadable.named`` turns into one line naming the shard.
+        return records.apply(tf.data.experimental.assert_cardinality(take))
 
     def ordered(self) -> tf.data.Dataset:
         return self._files().flat_map(self._read).enumerate()

@@ -3,7 +3,9 @@
 Layout: ``PATH/train/<class>/*.{jpg,jpeg,png}`` and ``PATH/test/<class>/*`` (extensions matched
 case-insensitively; other files and hidden folders such as ``.ipynb_checkpoints`` are ignored).
 Sorted class folder names give the label ids, and both splits must have the same class folders.
-Images are decoded as RGB (grayscale is expanded).
+Images of any mode are decoded as RGB: grayscale is repeated over the channels, the alpha channel
+of RGBA / LA is dropped (not composited), palette PNGs are expanded, 16-bit PNGs are scaled to 8
+bits, CMYK JPEGs are converted. Sizes may differ (see Geometry).
 
 Geometry is decided by the first training image (the first file of the first class): its shorter
 side is the default ``image_size``. If that is at most ``SMALL_MAX_SIZE`` px the folder is
@@ -15,10 +17,11 @@ Decoding. A CIFAR-like folder whose images all have the first image's size and t
 ``CACHE_MAX_BYTES`` of uint8 is decoded once per process (parallel tf.data map, memoized by the
 resolved folder path and the files' names, sizes and mtimes, since a study builds the same dataset
 for every run) into one uint8 ``(N, H, W, 3)`` tensor on the CPU; reads gather from it and convert
-to float32 exactly as per-file decoding does. A file that cannot be decoded then fails the build
-with a ``ConfigError`` naming it. Any other folder (ImageNet-like, over the budget, or with one
-image of another size: no resizing at cache time) is read and decoded per example in the parallel
-map, so it can be any size.
+to float32 exactly as per-file decoding does. A file that cannot be read or decoded then fails
+the build with a ``DataError`` (or ``DataReadError``) naming it (``unreadable.py``). Any other
+folder (ImageNet-like, over the budget, or with one image of another size: no resizing at cache
+time) is read and decoded per example in the parallel map, so it can be any size; there a bad file
+surfaces in the iterator and ``unreadable.named`` (wrapped around the build and the run) names it.
 """
 
 import os
@@ -27,6 +30,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from kd_efficacy.data import unreadable
 from kd_efficacy.data.examples import IndexedSplit, Storage
 from kd_efficacy.data.source import Source
 from kd_efficacy.errors import ConfigError
@@ -56,14 +60,44 @@ def _decode(path: tf.Tensor) -> tf.Tensor:
     return tf.ensure_shape(_to_float(_decode_uint8(path)), [None, None, CHANNELS])
 
 
-def _first_undecodable(paths: list[str], start: int) -> str | None:
-    """The first of ``paths[start:]`` that fails to read or decode (eagerly, one by one)."""
-    for path in paths[start:]:
-        try:
-            _decode_uint8(tf.constant(path))
-        except tf.errors.OpError:
-            return path
+def _decodes(path: str) -> str | None:
+    """Why ``path`` cannot be decoded (TF's words), or None when it can."""
+    try:
+        _decode_uint8(tf.constant(path))
+    except tf.errors.OpError as e:
+        return unreadable.op_error_detail(e)
     return None
+
+
+def unreadable_files(paths: list[str]) -> list[unreadable.Unreadable]:
+    """Every file of ``paths`` that cannot be read or decoded, in order.
+
+    One parallel decode pass that drops failing elements (``ignore_errors``): the missing indices
+    are the culprits, then classified one by one (an OS refusal, else a decode failure).
+    """
+    stream = tf.data.Dataset.from_tensor_slices((tf.range(len(paths), dtype=tf.int64), paths))
+    stream = stream.map(
+        lambda i, path: (i, tf.shape(_decode_uint8(path))), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    decoded = set()
+    for indices, _ in stream.ignore_errors().batch(_CACHE_BATCH):
+        decoded.update(indices.numpy().tolist())
+    problems = []
+    for i in sorted(set(range(len(paths))) - decoded):
+        problem = unreadable.os_read_problem(paths[i])
+        if problem is None:
+            detail = _decodes(paths[i])
+            if detail is None:
+                continue  # it reads now: a transient failure
+            problem = unreadable.Unreadable(paths[i], detail)
+        problems.append(problem)
+    return problems
+
+
+def _fail_on_unreadable(paths: list[str], name: str) -> None:
+    problems = unreadable_files(paths)
+    if problems:
+        raise unreadable.error(name, None, problems)
 
 
 def _decode_all(paths: list[str], height: int, width: int, name: str) -> tf.Tensor | None:
@@ -87,11 +121,9 @@ def _decode_all(paths: list[str], height: int, width: int, name: str) -> tf.Tens
             pixels[done : done + len(images)] = images.numpy()
             done += len(images)
     except tf.errors.OpError:
-        # Batches come in order, so the culprit is at or after the first unfinished one.
-        bad = _first_undecodable(paths, done)
-        if bad is None:
-            raise
-        raise ConfigError(f"{name}: cannot decode {bad}; replace or remove it.") from None
+        # Batches come in order, so the culprits are at or after the first unfinished one.
+        _fail_on_unreadable(paths[done:], name)
+        raise
     # Via numpy, not tf.concat of the batches: the process then held ~180 MB less for CIFAR-10
     # (measured, BENCHMARKS.md). TF still keeps about a second copy once a pipeline reads it.
     with tf.device("/cpu:0"):  # the input pipeline runs on the CPU; keep the array off accelerators
@@ -156,14 +188,24 @@ def _split(
     return IndexedSplit(Storage(read=read, labels=labels), np.arange(len(paths), dtype=np.int64))
 
 
-def load(name: str) -> Source:
-    """Scans and validates the folder named by ``image_folder:PATH``."""
+def _folders(name: str) -> tuple[pathlib.Path, dict, dict]:
     root = pathlib.Path(name[len(PREFIX) :]).expanduser()
     if not name[len(PREFIX) :] or not root.is_dir():
         raise ConfigError(
             f"{name}: folder {str(root)!r} does not exist; use image_folder:/abs/path."
         )
-    train, test = _scan(root, "train", name), _scan(root, "test", name)
+    return root, _scan(root, "train", name), _scan(root, "test", name)
+
+
+def find_unreadable(name: str) -> list[unreadable.Unreadable]:
+    """Every image of the folder (both splits) that cannot be read or decoded."""
+    _, train, test = _folders(name)
+    return unreadable_files(_paths(train) + _paths(test))
+
+
+def load(name: str) -> Source:
+    """Scans and validates the folder named by ``image_folder:PATH``."""
+    root, train, test = _folders(name)
     if set(train) != set(test):
         only_train = sorted(set(train) - set(test))
         only_test = sorted(set(test) - set(train))
@@ -180,8 +222,9 @@ def load(name: str) -> Source:
     first_path = next(p for paths in train.values() for p in paths)
     try:
         first = _decode(tf.constant(first_path))
-    except tf.errors.InvalidArgumentError:
-        raise ConfigError(f"{name}: cannot decode {first_path}; replace or remove it.") from None
+    except tf.errors.OpError:
+        _fail_on_unreadable([first_path], name)
+        raise
     size = int(min(first.shape[0], first.shape[1]))
     large = size > SMALL_MAX_SIZE
     train_paths = _paths(train)

@@ -16,6 +16,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from kd_efficacy.data import unreadable
 from kd_efficacy.data.examples import IndexedSplit, RecordSplit, Storage
 from kd_efficacy.data.source import Source
 from kd_efficacy.errors import ConfigError
@@ -124,7 +125,8 @@ def _in_memory(builder, split: str) -> IndexedSplit:
     return IndexedSplit(storage, np.arange(len(labels), dtype=np.int64))
 
 
-def _records(builder, split: str, keys: tuple[str, str], channels: int) -> RecordSplit:
+def _parser(builder, keys: tuple[str, str], channels: int):
+    """Decodes one serialized record into ``(float32 image, int32 label)``."""
     import tensorflow_datasets as tfds
 
     image_key, label_key = keys
@@ -140,6 +142,10 @@ def _records(builder, split: str, keys: tuple[str, str], channels: int) -> Recor
         label = tf.cast(example[label_key], tf.int32)
         return tf.ensure_shape(image, [None, None, channels]), label
 
+    return parse
+
+
+def _records(builder, split: str, keys: tuple[str, str], channels: int) -> RecordSplit:
     instructions = tuple(
         (
             str(fi.filename),
@@ -148,7 +154,40 @@ def _records(builder, split: str, keys: tuple[str, str], channels: int) -> Recor
         )
         for fi in builder.info.splits[split].file_instructions
     )
-    return RecordSplit(instructions, parse)
+    return RecordSplit(instructions, _parser(builder, keys, channels))
+
+
+def _shard_problem(path: str, expected: int, parse) -> unreadable.Unreadable | None:
+    """Why shard ``path`` is unreadable: an OS refusal, a corrupt or missing record, a bad image."""
+    problem = unreadable.os_read_problem(path, whole=False)  # shards are large: the OS check only
+    if problem is not None:
+        return problem
+    count = lambda records: int(records.reduce(np.int64(0), lambda n, _: n + 1))
+    try:
+        found = count(tf.data.TFRecordDataset(path))
+    except tf.errors.OpError as e:
+        return unreadable.Unreadable(path, f"truncated or corrupt: {unreadable.op_error_detail(e)}")
+    if found != expected:
+        return unreadable.Unreadable(path, f"truncated: {found} of its {expected} records")
+    decoded = count(tf.data.TFRecordDataset(path).map(parse).ignore_errors())
+    if decoded != expected:
+        return unreadable.Unreadable(path, f"{expected - decoded} of its records do not decode")
+    return None
+
+
+def find_unreadable(name: str, data_dir: str | None) -> list[unreadable.Unreadable]:
+    """Every unreadable shard of the prepared dataset (all splits), in order."""
+    builder = _builder(name, data_dir)
+    keys = _keys(builder, name)
+    channels = builder.info.features[keys[0]].shape[-1] or 3
+    parse = _parser(builder, keys, channels)
+    problems = []
+    for split in builder.info.splits.values():
+        for fi in split.file_instructions:
+            problem = _shard_problem(str(fi.filename), int(fi.examples_in_shard), parse)
+            if problem is not None:
+                problems.append(problem)
+    return problems
 
 
 @functools.lru_cache(maxsize=4)

@@ -256,4 +256,6 @@ def test_an_undecodable_file_while_caching_is_a_config_error(tmp_path, fresh_cac
     bad.write_bytes(junk)
     with pytest.raises(ConfigError) as error:
         data.build(f"image_folder:{root}", global_batch_size=4, validation_fraction=0.25)
-    assert str(error.value) == f"image_folder:{root}: cannot decode {bad}; replace or remove it."
+    message = str(error.value)
+    assert message.startswith(f"image_folder:{root}: cannot decode {bad} (") and "\n" not in message
+    assert "replace or remove it" in message and "kd_efficacy.data.check" in message
