@@ -4,7 +4,8 @@ Each configurable (the recipe's fields, the tasks, the studies, ``experiment``) 
 parameter takes in its signature: ``int``, ``float``, ``str``, ``bool``, ``Literal[...]``
 choices, ``X | None``, ``tuple[X, ...]`` (gin's lists are accepted), ``dict[K, V]``, a class
 (built with ``@recipe()``), ``Callable`` (a ``@task`` reference), and constraints through
-``Annotated``: ``Bounds`` (a range) and ``DISTINCT`` (a list meant as a set).
+``Annotated``: ``Bounds`` (a range), ``DISTINCT`` (a list meant as a set) and ``Described``
+(the expectation in words).
 
 ``check_bindings`` walks gin's bound parameters, resolving macros (``EPOCHS = 3`` reaches
 ``recipe.epochs`` as ``%EPOCHS``), and raises one ConfigError naming the binding (and the macro),
@@ -53,6 +54,13 @@ class Bounds:
         return f"in {left}{self.low}, {self.high}{right}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Described:
+    """What an annotation expects, in words, where the generic wording would not read well."""
+
+    text: str
+
+
 class _Distinct:
     def __repr__(self):
         return "DISTINCT"
@@ -93,67 +101,77 @@ class _Unresolved:
 
 
 UNRESOLVED = _Unresolved()
-_TYPE = "type"  # the reason for a value of the wrong type or out of range
+
+
+@dataclasses.dataclass(frozen=True)
+class _Wrong:
+    """A value (the whole bound value, or an item in it) that does not fit its annotation."""
+
+    value: object
+    annotation: object
 
 
 def problem(value, annotation):
     """``None`` when ``value`` fits ``annotation``, else what is wrong, as a phrase."""
     reason = _reason(value, annotation)
-    return f"expected {describe(annotation)}" if reason == _TYPE else reason
+    if not isinstance(reason, _Wrong):
+        return reason  # None, or the repeated values of a distinct list
+    expected = f"expected {describe(annotation)}"
+    if reason.value is value:
+        return expected
+    return f"{expected} ({reason.value!r} is not {describe(reason.annotation)})"
 
 
 def _reason(value, tp):
+    """None, a ``_Wrong`` (the innermost value that does not fit) or a phrase naming repeats."""
     if value is UNRESOLVED or tp is typing.Any:
         return None
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if isinstance(value, Reference) and value.evaluate and not isinstance(value.target, type):
         return None  # a function's result: its own parameters are checked where it is bound
     if origin is Annotated:
-        return _annotated_reason(value, args[0], args[1:])
+        return _annotated_reason(value, tp, args[0], args[1:])
     if origin in (Union, types.UnionType):
         reasons = [_reason(value, a) for a in args]
         if None in reasons:
             return None
-        return next((r for r in reasons if r != _TYPE), _TYPE)
+        inner = [r for r in reasons if not isinstance(r, _Wrong) or r.value is not value]
+        return inner[0] if len(inner) == 1 else _Wrong(value, tp)  # one shape fit: say where
     if origin is Literal:
-        return None if any(type(value) is type(a) and value == a for a in args) else _TYPE
-    if origin in (tuple, list):
-        return _sequence_reason(value, args)
-    if origin is dict:
-        if not isinstance(value, dict):
-            return _TYPE
-        reasons = [_reason(k, args[0]) or _reason(v, args[1]) for k, v in value.items()]
-        return next((r for r in reasons if r), None)
-    if origin is collections.abc.Callable or tp is collections.abc.Callable:
-        ok = isinstance(value, Reference) and not value.evaluate
-        return None if ok or (callable(value) and not isinstance(value, Reference)) else _TYPE
-    return None if _is_instance(value, tp) else _TYPE
+        fits = any(type(value) is type(a) and value == a for a in args)
+    elif origin in (tuple, list):
+        fits = isinstance(value, (list, tuple)) and (
+            (len(args) == 2 and args[1] is Ellipsis) or len(args) == len(value)
+        )
+        if fits:
+            items = args[:1] * len(value) if args[-1] is Ellipsis else args
+            return next((r for r in map(_reason, value, items) if r), None)
+    elif origin is dict:
+        if isinstance(value, dict):
+            reasons = (_reason(k, args[0]) or _reason(v, args[1]) for k, v in value.items())
+            return next((r for r in reasons if r), None)
+        fits = False
+    elif origin is collections.abc.Callable or tp is collections.abc.Callable:
+        fits = (not value.evaluate) if isinstance(value, Reference) else callable(value)
+    else:
+        fits = _is_instance(value, tp)
+    return None if fits else _Wrong(value, tp)
 
 
-def _annotated_reason(value, base, constraints):
+def _annotated_reason(value, tp, base, constraints):
     reason = _reason(value, base)
+    if isinstance(reason, _Wrong) and reason.value is value:
+        return _Wrong(value, tp)  # described with its range
     if reason:
-        return _TYPE if reason == _TYPE else reason
+        return reason
     for constraint in constraints:
         if isinstance(constraint, Bounds) and not constraint.holds(value):
-            return _TYPE
+            return _Wrong(value, tp)
         if constraint is DISTINCT:
             repeated = _repeats(value)
             if repeated:
                 return f"lists {repeated}"
     return None
-
-
-def _sequence_reason(value, args):
-    if not isinstance(value, (list, tuple)):
-        return _TYPE
-    if len(args) == 2 and args[1] is Ellipsis:
-        items = args[:1] * len(value)
-    elif len(args) != len(value):
-        return _TYPE
-    else:
-        items = args
-    return next((r for r in map(_reason, value, items) if r), None)
 
 
 def _is_instance(value, tp):
@@ -197,16 +215,16 @@ def describe(tp, plural=False):
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is Annotated:
         base, constraints = args[0], args[1:]
+        text = next((c.text for c in constraints if isinstance(c, Described)), None)
+        if text:
+            return text
         if DISTINCT in constraints:
             item = describe(typing.get_args(base)[0], True)
             return f"{'lists' if plural else 'a list'} of distinct {item}"
         bounds = " ".join(str(c) for c in constraints if isinstance(c, Bounds))
         return f"{describe(base, plural)} {bounds}".strip()
-    if origin in (Union, types.UnionType):
-        ordered = sorted(args, key=lambda a: a is type(None))  # None last
-        return _either([describe(a, plural) for a in ordered])
-    if origin is Literal:
-        return _either([repr(a) for a in args])
+    if origin in (Union, types.UnionType) or origin is Literal:
+        return _either(_alternatives(tp, plural))
     if origin in (tuple, list):
         if len(args) == 2 and args[1] is Ellipsis:
             return f"{'lists' if plural else 'a list'} of {describe(args[0], True)}"
@@ -222,6 +240,17 @@ def describe(tp, plural=False):
         return _NOUNS[tp][plural]
     name = _gin_name(tp)
     return f"@{name}() references" if plural else f"@{name}()"
+
+
+def _alternatives(tp, plural):
+    """A union's or a Literal's alternatives, flattened ('last', 'best', an integer), None last."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return [repr(a) for a in args]
+    if origin in (Union, types.UnionType):
+        ordered = sorted(args, key=lambda a: a is type(None))
+        return [part for a in ordered for part in _alternatives(a, plural)]
+    return [describe(tp, plural)]
 
 
 def _either(parts):

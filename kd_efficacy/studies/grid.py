@@ -10,7 +10,9 @@ numbered teacher epochs the variants use, so early-stopped teachers cost no extr
 The student trained from scratch (role 'scratch') is the baseline for every variant.
 """
 
-from kd_efficacy.config_types import NonNegativeInt, PositiveInt, distinct
+from typing import Annotated
+
+from kd_efficacy.config_types import Described, NonNegativeInt, PositiveInt, distinct
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.studies import plan, study_report
 from kd_efficacy.studies.plan import PlannedRun
@@ -19,8 +21,10 @@ from kd_efficacy.tasks import TeacherEpoch
 # The studies' parameter types (config_types.py checks gin's bindings against them).
 Seeds = distinct(NonNegativeInt)
 Teachers = distinct(str)
-# variant name -> (TEACHER_EPOCH, STOP_KD_EPOCH)
-Variants = dict[str, tuple[TeacherEpoch, PositiveInt | None]]
+Variants = Annotated[
+    dict[str, tuple[TeacherEpoch, PositiveInt | None]],
+    Described("a dict from variant names to (TEACHER_EPOCH, STOP_KD_EPOCH) pairs"),
+]
 
 
 def run_grid(ctx, kind, **grid_args):
