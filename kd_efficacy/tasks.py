@@ -160,7 +160,11 @@ def distill_spec(
 def _check_snapshot_epochs(epochs, total):
     bad = [e for e in epochs if e > total]
     if bad:
-        raise ConfigError(f"snapshot_epochs {bad} lie outside [1, EPOCHS={total}]")
+        verb = "lie" if len(bad) > 1 else "lies"
+        raise ConfigError(
+            f"snapshot_epochs {bad} {verb} outside [1, EPOCHS={total}]; keep SNAPSHOT_EPOCHS "
+            "within the run"
+        )
 
 
 def execute(ctx, spec):

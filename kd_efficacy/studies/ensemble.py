@@ -57,7 +57,7 @@ def ensemble(
     if len(chain) < 3:
         raise ConfigError(
             f"an ensemble needs at least 2 members, but CHAIN {chain} has {len(chain) - 1} "
-            "student(s); give a chain of at least 3 models"
+            f"student{'' if len(chain) == 2 else 's'}; give a chain of at least 3 models"
         )
     kd = {"temperature": temperature, "ce_weight": ce_weight, "kd_weight": kd_weight}
     runs = chain_plan(chain, recipe, teacher_recipe, seeds, teacher_seed, **kd)

@@ -56,8 +56,11 @@ def grid_plan(
     snapshot_epochs = tuple(sorted({e for e, _ in variants.values() if isinstance(e, int)}))
     bad = [e for e in snapshot_epochs if e > teacher_recipe.epochs]
     if bad:
+        several = len(bad) > 1
         raise ConfigError(
-            f"teacher epochs {bad} exceed the teacher's EPOCHS={teacher_recipe.epochs}"
+            f"teacher epoch{'s' if several else ''} {bad} exceed{'' if several else 's'} the "
+            f"teacher's EPOCHS={teacher_recipe.epochs}; use snapshot epochs from 1 to "
+            f"{teacher_recipe.epochs} (TEACHER_EPOCHS, VARIANTS)"
         )
     runs = []
     for teacher in teachers:  # distinct: refused at the gin boundary otherwise
