@@ -160,10 +160,10 @@ def distill_spec(
 def _check_snapshot_epochs(epochs, total):
     bad = [e for e in epochs if e > total]
     if bad:
-        verb = "lie" if len(bad) > 1 else "lies"
+        several = len(bad) > 1
         raise ConfigError(
-            f"snapshot_epochs {bad} {verb} outside [1, EPOCHS={total}]; keep SNAPSHOT_EPOCHS "
-            "within the run"
+            f"snapshot epoch{'s' if several else ''} {bad} lie{'' if several else 's'} outside "
+            f"[1, EPOCHS={total}]; keep SNAPSHOT_EPOCHS within the run"
         )
 
 
