@@ -5,13 +5,16 @@ model_dir that holds another experiment), calls the task (a run or a study) and 
 ``operative_config.gin`` and its TensorBoard text summary at the end.
 """
 
+import collections.abc
 import os
+from typing import Literal
 
 import gin
 import keras
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, distribute, gin_errors
+from kd_efficacy import atomic_io, config_types, distribute, gin_errors
+from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import ConfigError, DataReadError
 
@@ -24,26 +27,26 @@ _NOT_IDENTITY = ("experiment.model_dir", "experiment.verbose", "experiment.only_
 
 @gin.configurable("experiment")
 def run(
-    model_dir=gin.REQUIRED,
-    task=gin.REQUIRED,
-    seed=0,
-    deterministic=False,
-    strategy="auto",
-    precision="float32",
-    jit_compile="auto",
-    verbose=2,
-    only_run=None,
-    plan_only=False,
+    model_dir: str = gin.REQUIRED,
+    task: collections.abc.Callable = gin.REQUIRED,
+    seed: NonNegativeInt = 0,
+    deterministic: bool = False,
+    strategy: Literal[distribute.STRATEGIES] = "auto",
+    precision: Literal[PRECISIONS] = "float32",
+    jit_compile: Literal["auto"] | bool = "auto",
+    verbose: Literal[0, 1, 2] = 2,
+    only_run: str | None = None,
+    plan_only: bool = False,
 ):
     """Runs ``task(ctx)`` in ``model_dir``; ``task`` is ``@train``, ``@distill`` or a study.
 
     With ``plan_only`` a study's checked plan is returned and nothing is written or trained.
     """
     gin_errors.check_required_macros(gin.config_str())
+    # Every binding's type and range (config_types.py), before anything is written.
+    config_types.check_bindings()
     if plan_only:
         return _plan(task, model_dir, seed)
-    if precision not in PRECISIONS:
-        raise ConfigError(f"unknown PRECISION {precision!r}; use one of {PRECISIONS}")
     gpus = tf.config.list_physical_devices("GPU")
     if precision == "mixed_float16" and not gpus:
         raise ConfigError(

@@ -8,6 +8,7 @@ Training from scratch is a Distiller without teachers.
 import os
 import tempfile
 import time
+from typing import Literal
 
 import gin
 import keras
@@ -30,16 +31,32 @@ from kd_efficacy import (
     teacher_logits,
     teachers,
 )
+from kd_efficacy.config_types import (
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    distinct,
+)
 from kd_efficacy.data import unreadable
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.errors import ConfigError, RunFailed
 from kd_efficacy.recipe import Recipe
 
 TEACHER_EPOCHS = ("last", "best")
+# Which of a teacher's weights a student learns from: its last or best epoch, or a kept snapshot.
+TeacherEpoch = Literal[TEACHER_EPOCHS] | PositiveInt
+SnapshotEpochs = distinct(PositiveInt)
+
+# Parameter annotations are the types and ranges config_types.py checks gin's bindings against.
 
 
 @gin.register
-def train(ctx, model=gin.REQUIRED, recipe=gin.REQUIRED, snapshot_epochs=()):
+def train(
+    ctx,
+    model: str = gin.REQUIRED,
+    recipe: Recipe = gin.REQUIRED,
+    snapshot_epochs: SnapshotEpochs = (),
+):
     """Trains ``model`` from scratch; keeps snapshots after ``snapshot_epochs`` (1-based)."""
     spec = train_spec(model, recipe, ctx.seed, snapshot_epochs)
     _preflight(ctx, spec)
@@ -49,22 +66,21 @@ def train(ctx, model=gin.REQUIRED, recipe=gin.REQUIRED, snapshot_epochs=()):
 @gin.register
 def distill(
     ctx,
-    student=gin.REQUIRED,
-    teacher_dirs=gin.REQUIRED,
-    recipe=gin.REQUIRED,
-    teacher_epoch="last",
-    temperature=4.0,
-    ce_weight=1.0,
-    kd_weight=1.0,
-    stop_kd_epoch=None,
-    snapshot_epochs=(),
+    student: str = gin.REQUIRED,
+    teacher_dirs: str | distinct(str) = gin.REQUIRED,
+    recipe: Recipe = gin.REQUIRED,
+    teacher_epoch: TeacherEpoch = "last",
+    temperature: PositiveFloat = 4.0,
+    ce_weight: NonNegativeFloat = 1.0,
+    kd_weight: NonNegativeFloat = 1.0,
+    stop_kd_epoch: PositiveInt | None = None,
+    snapshot_epochs: SnapshotEpochs = (),
 ):
     """Distills ``student`` from the teachers in ``teacher_dirs`` (an ensemble if several)."""
     if isinstance(teacher_dirs, str):
         teacher_dirs = [teacher_dirs]
     if not teacher_dirs:
         raise ConfigError("distill needs a teacher; set TEACHER_DIR (distill.teacher_dirs)")
-    _check_teacher_epoch(teacher_epoch)
     hashes = [teachers.describe(d, teacher_epoch)["config_hash"] for d in teacher_dirs]
     spec = distill_spec(
         ctx.model_dir,
@@ -90,7 +106,6 @@ def _preflight(ctx, spec, teacher_models=()):
 
 
 def train_spec(model, recipe, seed, snapshot_epochs=()):
-    _check_recipe(recipe)
     _check_snapshot_epochs(snapshot_epochs, recipe.epochs)
     return {
         "task": "train",
@@ -115,18 +130,14 @@ def distill_spec(
     stop_kd_epoch=None,
     snapshot_epochs=(),
 ):
-    """The spec of a distillation run; every bad value is refused here, before any work.
+    """The spec of a distillation run; values that need other values are checked here, before any
+    work (each value's own type and range were checked where gin bound it: config_types.py).
 
     ``teacher_refs``: (teacher run dir, teacher spec hash) pairs. Studies know the hash of a
     teacher they have not trained yet, so a whole plan can be checked before training starts.
     """
     spec = train_spec(student, recipe, seed, snapshot_epochs)  # shared fields and checks
-    if temperature <= 0:
-        raise ConfigError(f"TEMPERATURE must be > 0, got {temperature}")
-    if ce_weight < 0 or kd_weight < 0:
-        raise ConfigError(f"CE_WEIGHT and KD_WEIGHT must be >= 0, got {ce_weight} and {kd_weight}")
-    _check_teacher_epoch(teacher_epoch)
-    if stop_kd_epoch is not None and not 0 < int(stop_kd_epoch) < recipe.epochs:
+    if stop_kd_epoch is not None and not stop_kd_epoch < recipe.epochs:
         raise ConfigError(
             f"STOP_KD_EPOCH={stop_kd_epoch} must lie in [1, EPOCHS={recipe.epochs}); "
             "use None for KD through the whole run"
@@ -147,22 +158,14 @@ def distill_spec(
     }
 
 
-def _check_teacher_epoch(teacher_epoch):
-    if str(teacher_epoch) not in TEACHER_EPOCHS and not str(teacher_epoch).isdigit():
-        raise ConfigError(
-            f"TEACHER_EPOCH must be 'last', 'best' or an epoch number, got {teacher_epoch!r}"
-        )
-
-
-def _check_recipe(recipe):
-    if not isinstance(recipe, Recipe):
-        raise ConfigError(f"recipe must be built with @recipe(), got {type(recipe).__name__}")
-
-
 def _check_snapshot_epochs(epochs, total):
-    bad = [e for e in epochs if not 0 < int(e) <= total]
+    bad = [e for e in epochs if e > total]
     if bad:
-        raise ConfigError(f"snapshot_epochs {bad} lie outside [1, EPOCHS={total}]")
+        several = len(bad) > 1
+        raise ConfigError(
+            f"snapshot epoch{'s' if several else ''} {bad} lie{'' if several else 's'} outside "
+            f"[1, EPOCHS={total}]; keep SNAPSHOT_EPOCHS within the run"
+        )
 
 
 def execute(ctx, spec):

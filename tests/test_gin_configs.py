@@ -6,7 +6,7 @@ import os
 import gin
 import pytest
 
-from kd_efficacy import run
+from kd_efficacy import config_types, run
 from kd_efficacy.errors import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +31,8 @@ def test_parses_with_header(path):
 
 @pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: os.path.relpath(p, ROOT))
 def test_runnable_files_bind_every_required_macro(path):
-    """Experiment files fill every %gin.REQUIRED of their run leaf (no REQUIRED left)."""
+    """Experiment files fill every %gin.REQUIRED of their run leaf (no REQUIRED left), and every
+    value they bind has its parameter's type (config_types.py)."""
     with open(path) as f:
         header = f.read()
     assert "Command:" in header and "Expected:" in header
@@ -40,6 +41,7 @@ def test_runnable_files_bind_every_required_macro(path):
         run.parse_gin([path], [])
         assert "gin.REQUIRED" not in gin.config_str()
         assert gin.query_parameter("experiment.task") is not None
+        config_types.check_bindings()  # every binding fits its parameter's type and range
     finally:
         gin.clear_config()
 

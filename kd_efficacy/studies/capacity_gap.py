@@ -8,22 +8,25 @@ loss against teacher: the paper's "the student cannot mimic the large teacher".
 
 import gin
 
+from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
+from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import grid
+from kd_efficacy.studies.grid import Seeds, Teachers, Variants
 
 
 @gin.register
 def capacity_gap(
     ctx,
-    student=gin.REQUIRED,
-    teachers=gin.REQUIRED,
-    recipe=gin.REQUIRED,
-    teacher_recipe=None,
-    seeds=(0, 1, 2),
-    teacher_seed=0,
-    variants=None,
-    temperature=4.0,
-    ce_weight=0.1,
-    kd_weight=0.9,
+    student: str = gin.REQUIRED,
+    teachers: Teachers = gin.REQUIRED,
+    recipe: Recipe = gin.REQUIRED,
+    teacher_recipe: Recipe | None = None,
+    seeds: Seeds = (0, 1, 2),
+    teacher_seed: NonNegativeInt = 0,
+    variants: Variants | None = None,
+    temperature: PositiveFloat = 4.0,
+    ce_weight: NonNegativeFloat = 0.1,
+    kd_weight: NonNegativeFloat = 0.9,
 ):
     return grid.run_grid(
         ctx,

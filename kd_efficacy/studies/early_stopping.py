@@ -8,28 +8,37 @@ distillation grid, compared with full KD and the student trained from scratch.
 
 import gin
 
+from kd_efficacy.config_types import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    distinct,
+)
+from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import grid
+from kd_efficacy.studies.grid import Seeds, Teachers
 
 
 @gin.register
 def early_stopping(
     ctx,
-    student=gin.REQUIRED,
-    teachers=gin.REQUIRED,
-    recipe=gin.REQUIRED,
-    teacher_recipe=None,
-    teacher_epochs=(),
-    stop_kd_epochs=(),
-    seeds=(0, 1, 2),
-    teacher_seed=0,
-    temperature=4.0,
-    ce_weight=0.1,
-    kd_weight=0.9,
+    student: str = gin.REQUIRED,
+    teachers: Teachers = gin.REQUIRED,
+    recipe: Recipe = gin.REQUIRED,
+    teacher_recipe: Recipe | None = None,
+    teacher_epochs: distinct(PositiveInt) = (),
+    stop_kd_epochs: distinct(PositiveInt) = (),
+    seeds: Seeds = (0, 1, 2),
+    teacher_seed: NonNegativeInt = 0,
+    temperature: PositiveFloat = 4.0,
+    ce_weight: NonNegativeFloat = 0.1,
+    kd_weight: NonNegativeFloat = 0.9,
 ):
     """``teacher_epochs``: early-stopped teacher snapshots; ``stop_kd_epochs``: ESKD points."""
     variants = {"kd": ("last", None)}
-    variants.update({f"teacher_epoch_{e}": (int(e), None) for e in teacher_epochs})
-    variants.update({f"eskd_{s}": ("last", int(s)) for s in stop_kd_epochs})
+    variants.update({f"teacher_epoch_{e}": (e, None) for e in teacher_epochs})
+    variants.update({f"eskd_{s}": ("last", s) for s in stop_kd_epochs})
     return grid.run_grid(
         ctx,
         "early_stopping",

@@ -14,10 +14,13 @@ import os
 import gin
 
 from kd_efficacy import atomic_io, data, ensembles
+from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import plan, study_report
+from kd_efficacy.studies.grid import Seeds
 from kd_efficacy.studies.plan import PlannedRun
-from kd_efficacy.studies.sequential import chain_plan
+from kd_efficacy.studies.sequential import Chain, chain_plan
 
 ENSEMBLES_CSV = "ensembles.csv"
 GROUPS = ("chain", "independent", "distilled")
@@ -40,21 +43,21 @@ def members(chain, seed, group):
 @gin.register
 def ensemble(
     ctx,
-    chain=gin.REQUIRED,
-    recipe=gin.REQUIRED,
-    teacher_recipe=None,
-    seeds=(0,),
-    teacher_seed=0,
-    ensemble_teaches=True,
-    temperature=4.0,
-    ce_weight=0.1,
-    kd_weight=0.9,
+    chain: Chain = gin.REQUIRED,
+    recipe: Recipe = gin.REQUIRED,
+    teacher_recipe: Recipe | None = None,
+    seeds: Seeds = (0,),
+    teacher_seed: NonNegativeInt = 0,
+    ensemble_teaches: bool = True,
+    temperature: PositiveFloat = 4.0,
+    ce_weight: NonNegativeFloat = 0.1,
+    kd_weight: NonNegativeFloat = 0.9,
 ):
     chain = list(chain)
     if len(chain) < 3:
         raise ConfigError(
             f"an ensemble needs at least 2 members, but CHAIN {chain} has {len(chain) - 1} "
-            "student(s); give a chain of at least 3 models"
+            f"student{'' if len(chain) == 2 else 's'}; give a chain of at least 3 models"
         )
     kd = {"temperature": temperature, "ce_weight": ce_weight, "kd_weight": kd_weight}
     runs = chain_plan(chain, recipe, teacher_recipe, seeds, teacher_seed, **kd)

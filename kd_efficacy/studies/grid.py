@@ -10,9 +10,21 @@ numbered teacher epochs the variants use, so early-stopped teachers cost no extr
 The student trained from scratch (role 'scratch') is the baseline for every variant.
 """
 
+from typing import Annotated
+
+from kd_efficacy.config_types import Described, NonNegativeInt, PositiveInt, distinct
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.studies import plan, study_report
 from kd_efficacy.studies.plan import PlannedRun
+from kd_efficacy.tasks import TeacherEpoch
+
+# The studies' parameter types (config_types.py checks gin's bindings against them).
+Seeds = distinct(NonNegativeInt)
+Teachers = distinct(str)
+Variants = Annotated[
+    dict[str, tuple[TeacherEpoch, PositiveInt | None]],
+    Described("a dict from variant names to (TEACHER_EPOCH, STOP_KD_EPOCH) pairs"),
+]
 
 
 def run_grid(ctx, kind, **grid_args):
@@ -41,19 +53,17 @@ def grid_plan(
     if not seeds:
         raise ConfigError("the study needs at least one seed (SEEDS)")
     teacher_recipe = teacher_recipe or recipe
-    for name, variant in variants.items():
-        if not isinstance(variant, (tuple, list)) or len(variant) != 2:
-            raise ConfigError(
-                f"variant {name!r} must be (TEACHER_EPOCH, STOP_KD_EPOCH), got {variant!r}"
-            )
-    snapshot_epochs = tuple(sorted({int(e) for e, _ in variants.values() if str(e).isdigit()}))
+    snapshot_epochs = tuple(sorted({e for e, _ in variants.values() if isinstance(e, int)}))
     bad = [e for e in snapshot_epochs if e > teacher_recipe.epochs]
     if bad:
+        several = len(bad) > 1
         raise ConfigError(
-            f"teacher epochs {bad} exceed the teacher's EPOCHS={teacher_recipe.epochs}"
+            f"teacher epoch{'s' if several else ''} {bad} exceed{'' if several else 's'} the "
+            f"teacher's EPOCHS={teacher_recipe.epochs}; use snapshot epochs from 1 to "
+            f"{teacher_recipe.epochs} (TEACHER_EPOCHS, VARIANTS)"
         )
     runs = []
-    for teacher in dict.fromkeys(teachers):
+    for teacher in teachers:  # distinct: refused at the gin boundary otherwise
         runs.append(
             PlannedRun(
                 name=f"teacher/{teacher}_s{teacher_seed}",
@@ -75,7 +85,7 @@ def grid_plan(
             )
         )
     for variant, (teacher_epoch, stop_kd_epoch) in variants.items():
-        for teacher in dict.fromkeys(teachers):
+        for teacher in teachers:
             for seed in seeds:
                 runs.append(
                     PlannedRun(

@@ -7,9 +7,15 @@ shared by every seed's chain.
 
 import gin
 
+from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import plan, study_report
+from kd_efficacy.studies.grid import Seeds
 from kd_efficacy.studies.plan import PlannedRun
+
+# A chain may pass through one architecture twice: its links are named by position.
+Chain = tuple[str, ...]
 
 
 def chain_plan(
@@ -52,14 +58,14 @@ def chain_plan(
 @gin.register
 def sequential(
     ctx,
-    chain=gin.REQUIRED,
-    recipe=gin.REQUIRED,
-    teacher_recipe=None,
-    seeds=(0, 1, 2),
-    teacher_seed=0,
-    temperature=4.0,
-    ce_weight=0.1,
-    kd_weight=0.9,
+    chain: Chain = gin.REQUIRED,
+    recipe: Recipe = gin.REQUIRED,
+    teacher_recipe: Recipe | None = None,
+    seeds: Seeds = (0, 1, 2),
+    teacher_seed: NonNegativeInt = 0,
+    temperature: PositiveFloat = 4.0,
+    ce_weight: NonNegativeFloat = 0.1,
+    kd_weight: NonNegativeFloat = 0.9,
 ):
     """``chain``: model names from the teacher to the final student."""
     runs = chain_plan(
