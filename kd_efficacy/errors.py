@@ -8,11 +8,13 @@ and keeps its traceback.
 The other exit codes tell a scheduler what to do with a job that did not finish:
 ``EXIT_PREEMPTED`` (SIGTERM; requeue it, it resumes), ``EXIT_IO_ERROR`` (a write failed: disk
 full or read-only; fix the disk, then rerun, it resumes) and ``EXIT_RUN_FAILED`` (a run diverged;
-rerunning the same config fails the same way).
+rerunning the same config fails the same way). ``EXIT_LOCKED``: another live process holds the
+run directory (run_lock.py); the message names it.
 """
 
 EXIT_CONFIG_ERROR = 2
 EXIT_RUN_FAILED = 3
+EXIT_LOCKED = 73  # sysexits.h EX_CANTCREAT: the output directory is another process's
 EXIT_IO_ERROR = 74  # sysexits.h EX_IOERR
 EXIT_PREEMPTED = 75  # sysexits.h EX_TEMPFAIL: "try again later", what requeueing schedulers expect
 
@@ -23,3 +25,7 @@ class ConfigError(ValueError):
 
 class RunFailed(RuntimeError):
     """A run stopped for a reason recorded in its result.json (e.g. divergence)."""
+
+
+class RunLocked(ConfigError):
+    """Another live process trains this run directory (run_lock.Held says which)."""
