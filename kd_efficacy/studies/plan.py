@@ -21,6 +21,8 @@ from kd_efficacy.studies import summary
 
 STUDY_LOG = "study_log.jsonl"
 RUNS_DIR = "runs"
+_POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
+_NOT_DONE = ("failed", "blocked", "not_run")  # a student of such a teacher is blocked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,17 +166,13 @@ def _run_all(ctx, runs, specs, only_run, log_path):
     return actions
 
 
-_POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
-_NOT_DONE = ("failed", "blocked")
-
-
 def _run_one(ctx, run, specs, only_run, actions, held):
     """The run's action, or None when it must wait for another process."""
     directory = run_path(ctx.model_dir, run.name)
     if only_run is not None and run.name != only_run:
         return "complete" if run_dir.is_complete(directory) else "not_run"
     teachers_done = [actions.get(t) for t in run.teachers]
-    if any(a in _NOT_DONE or a == "not_run" for a in teachers_done):
+    if any(a in _NOT_DONE for a in teachers_done):
         return "blocked"
     if run_dir.is_complete(directory, specs[run.name]):
         return "skipped"
