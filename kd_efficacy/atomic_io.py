@@ -8,6 +8,7 @@ either at its previous version or at its new one, and at worst a stray ``.tmp-*`
 """
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -34,6 +35,50 @@ def replacing(path, suffix=""):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def create_exclusive(path, text):
+    """Creates ``path`` holding ``text`` unless it exists; True when this call created it.
+
+    The text goes to a synced temporary sibling that is then hard-linked to ``path``: the link
+    is atomic and exclusive, also over NFS, so of several racing callers exactly one succeeds and
+    no reader sees a partial file. Where hard links are refused, ``O_EXCL`` creation does the
+    same, except that a reader can briefly see the file empty.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError as e:
+            if os.stat(tmp).st_nlink == 2:
+                return True  # NFS: the link was made but its reply was lost
+            if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            return _create_with_o_excl(path, text)
+        _sync_directory(directory)
+        return True
+    finally:
+        os.remove(tmp)
+
+
+def _create_with_o_excl(path, text):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    return True
 
 
 def _sync_directory(directory):

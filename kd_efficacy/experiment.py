@@ -13,7 +13,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, config_types, distribute, gin_errors
+from kd_efficacy import atomic_io, config_types, distribute, gin_errors, run_lock
 from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import ConfigError, DataReadError
@@ -22,7 +22,14 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_GIN = "config.gin"
 OPERATIVE_GIN = "operative_config.gin"
 # Bindings that say where or how verbosely to run, not what to run.
-_NOT_IDENTITY = ("experiment.model_dir", "experiment.verbose", "experiment.only_run")
+_NOT_IDENTITY = (
+    "experiment.model_dir",
+    "experiment.verbose",
+    "experiment.only_run",
+    "run_lock.wait",
+    "run_lock.lease_seconds",
+    "run_lock.heartbeat_seconds",
+)
 
 
 @gin.configurable("experiment")
@@ -115,34 +122,43 @@ def _claim_config(model_dir, config_text, write=True):
     exist) when this call wrote config.gin, else None.
     """
     path = os.path.join(model_dir, CONFIG_GIN)
-    if os.path.exists(path):
-        with open(path) as f:
-            old = bindings(f.read())
-        new = bindings(config_text)
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if changed:
-            detail = "; ".join(
-                f"{k}: {old.get(k, '<unset>')} -> {new.get(k, '<unset>')}" for k in changed
-            )
-            raise ConfigError(
-                f"{model_dir} holds another experiment (differs in {detail}); use a new "
-                "--model_dir, or delete that directory to start over"
-            )
+    _check_same_config(model_dir, path, config_text)
     if not write:
         return None
     from kd_efficacy import run_dir
 
     before = sorted(os.listdir(model_dir)) if os.path.isdir(model_dir) else None
     run_dir.check_writable(model_dir)
-    if os.path.exists(path):
-        return None
-    atomic_io.write_text(path, config_text)
-    return path, before
+    if atomic_io.create_exclusive(path, config_text):
+        return path, before
+    # Another process wrote it first (two starts of one study, or sweep workers): same config,
+    # both proceed; their runs are split by the runs' leases (run_lock.py).
+    _check_same_config(model_dir, path, config_text)
+    return None
+
+
+def _check_same_config(model_dir, path, config_text):
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        old = bindings(f.read())
+    new = bindings(config_text)
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if changed:
+        detail = "; ".join(
+            f"{k}: {old.get(k, '<unset>')} -> {new.get(k, '<unset>')}" for k in changed
+        )
+        raise ConfigError(
+            f"{model_dir} holds another experiment (differs in {detail}); use a new "
+            "--model_dir, or delete that directory to start over"
+        )
 
 
 def _unclaim(model_dir, config_path, before):
     """Undoes a fresh claim refused by a ConfigError (tasks and studies check their inputs before
     writing anything else), so that the corrected command can use the same model_dir."""
+    if not any(name.startswith(run_lock.PREFIX) for name in before or []):
+        run_lock.remove_released(model_dir)  # the refused run's own lease, released
     if sorted(os.listdir(model_dir)) != sorted((before or []) + [CONFIG_GIN]):
         return  # something else was written since: the claim stands
     os.remove(config_path)

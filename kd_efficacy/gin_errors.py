@@ -8,7 +8,7 @@ Gin appends "In call to configurable ..." lines to any exception raised through 
 import contextlib
 import re
 
-from kd_efficacy.errors import ConfigError
+from kd_efficacy.errors import ConfigError, RunLocked
 
 
 def check_required_macros(config_text):
@@ -31,7 +31,7 @@ def as_config_errors():
     try:
         yield
     except ConfigError as e:
-        raise ConfigError(first_line(e)) from None
+        raise (RunLocked if isinstance(e, RunLocked) else ConfigError)(first_line(e)) from None
     except RuntimeError as e:
         match = re.search(
             r"Required bindings for `(\w+)` not provided in config: \[(.*?)\]", str(e)

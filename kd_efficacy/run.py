@@ -19,11 +19,13 @@ from kd_efficacy import gin_errors, preemption
 from kd_efficacy.errors import (
     EXIT_CONFIG_ERROR,
     EXIT_IO_ERROR,
+    EXIT_LOCKED,
     EXIT_PREEMPTED,
     EXIT_RUN_FAILED,
     ConfigError,
     DataReadError,
     RunFailed,
+    RunLocked,
 )
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")
@@ -70,6 +72,8 @@ def main(argv):
         with preemption.stop_on_sigterm():
             result = _run(argv)
         _check_study(result)
+    except RunLocked as e:  # a double start: the other process trains this run
+        _exit(f"error: {e}", EXIT_LOCKED)
     except ConfigError as e:
         _exit(f"error: {e}", EXIT_CONFIG_ERROR)
     except RunFailed as e:

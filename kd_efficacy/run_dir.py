@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import uuid
 
 from kd_efficacy import atomic_io
 from kd_efficacy.errors import ConfigError
@@ -61,7 +62,8 @@ def check_writable(run_dir):
     existed = os.path.isdir(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)
-        probe = os.path.join(run_dir, ".write-probe")
+        # A name of its own: two processes may probe one study directory at once.
+        probe = os.path.join(run_dir, f".{uuid.uuid4().hex}.write-probe")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)

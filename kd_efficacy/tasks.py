@@ -28,6 +28,7 @@ from kd_efficacy import (
     models,
     preflight,
     run_dir,
+    run_lock,
     teacher_logits,
     teachers,
 )
@@ -168,9 +169,11 @@ def _check_snapshot_epochs(epochs, total):
         )
 
 
-def execute(ctx, spec):
+def execute(ctx, spec, wait_for_lock=None):
     """Runs ``spec`` in ``ctx.model_dir`` following the run-directory contract; returns result.
 
+    The chief holds the directory's lease throughout (run_lock.py): a second process on the same
+    run raises ``run_lock.Held``, or waits with ``wait_for_lock`` (default: ``run_lock.wait``).
     Multi-worker: every worker runs all of it, saving included (reading distributed variables
     can be a collective every worker must join); only the chief writes into model_dir, the others
     read their resume state from it and write into a scratch directory deleted at the end.
@@ -179,7 +182,9 @@ def execute(ctx, spec):
     # A streamed dataset meets a bad file only in the iterator (fit, evaluate): name it there.
     with unreadable.named(recipe["dataset"], recipe.get("data_dir")):
         if ctx.is_chief:
-            return _execute(ctx, spec, ctx.model_dir)
+            run_dir.check_same(ctx.model_dir, spec)  # refused before the lease creates the dir
+            with run_lock.holding(ctx.model_dir, wait=wait_for_lock):
+                return _execute(ctx, spec, ctx.model_dir)
         with tempfile.TemporaryDirectory(prefix="kd_efficacy_worker_") as scratch:
             return _execute(ctx, spec, scratch)
 

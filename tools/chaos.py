@@ -1,6 +1,6 @@
 """Fault injection: a study killed with SIGKILL at random moments must end as if never killed.
 
-    python tools/chaos.py --kills 20 --seed 0 [--size small|ci] [--workdir DIR]
+    python tools/chaos.py --kills 20 --seed 0 [--size small|ci] [--double_starts N] [--workdir DIR]
 
 1. Runs a small digits capacity-gap study once, uninterrupted (the reference), deterministic.
 2. Runs it again in a fresh directory, killing it (SIGKILL) ``--kills`` times and restarting it
@@ -11,6 +11,10 @@
 3. Compares the two studies bit for bit: ``summary.csv`` and every run's ``metrics.jsonl`` and
    ``result.json`` (timings aside), checkpoint and snapshot arrays. Counts *runs lost*: runs
    complete at some kill whose ``result.json`` was written again later (trained twice).
+
+With ``--double_starts N``, N of the starts launch two processes at once (a double launch, or
+two sweep workers): they must split the study's runs (run_lock.py), both end with exit 0, and
+the result must still be bit-identical.
 
 Prints the figures as JSON; exits 1 when the studies differ or a run was lost.
 """
@@ -103,14 +107,35 @@ def complete_results(study_dir):
     return found
 
 
-def run_with_kills(size, study_dir, log_path, kills, seed, total_progress, jitter, timeout=3600):
-    """Runs the study to completion through ``kills`` SIGKILLs; returns the figures."""
+def double_start_points(kills, double_starts, seed):
+    """The starts (0: the first, ``kills``: the last) that launch a second process at once."""
+    rng = random.Random(f"double-{seed}")  # apart from the kill draws, which stay as they were
+    return set(rng.sample(range(kills + 1), min(double_starts, kills + 1)))
+
+
+def finish_twins(twins, timeout):
+    """Waits for every second process; each must end well (exit 0), never killed by us."""
+    return [twin.wait(timeout) for twin in twins]
+
+
+def run_with_kills(
+    size, study_dir, log_path, kills, seed, total_progress, jitter, timeout=3600, double_starts=0
+):
+    """Runs the study to completion through ``kills`` SIGKILLs; returns the figures.
+
+    At ``double_starts`` of the starts a second process (a twin) is launched with the same
+    command at once, as a double launch or a second sweep worker would: the two split the runs
+    (run_lock.py). Kills hit the first process only; every twin must exit 0.
+    """
     rng = random.Random(seed)
     targets = sorted(rng.randrange(max(total_progress, 1)) for _ in range(kills))
+    doubles, twins = double_start_points(kills, double_starts, seed), []
     events, seen_complete, started = [], {}, time.time()
     with open(log_path, "ab") as log:
         while True:
             proc = start(size, study_dir, log)
+            if len(events) in doubles:
+                twins.append(start(size, study_dir, log))
             target = targets[len(events)] if len(events) < kills else None
             if target is None:
                 code = proc.wait(timeout)
@@ -133,12 +158,17 @@ def run_with_kills(size, study_dir, log_path, kills, seed, total_progress, jitte
                     "complete_runs": len(complete_results(study_dir)),
                 }
             )
-    if code != 0:
-        raise RuntimeError(f"the study failed after {len(events)} kills (exit {code}); {log_path}")
+    twin_codes = finish_twins(twins, timeout)
+    if code != 0 or any(twin_codes):
+        raise RuntimeError(
+            f"the study failed after {len(events)} kills (exit {code}, second starts' exits "
+            f"{twin_codes}); {log_path}"
+        )
     final = complete_results(study_dir)
     lost = sorted(d for d, digest in seen_complete.items() if final.get(d) != digest)
     return {
         "kills": len(events),
+        "double_starts": len(twins),
         "runs_lost": len(lost),
         "lost": lost,
         "wall_seconds": round(time.time() - started, 1),
@@ -218,7 +248,7 @@ def same_arrays(x, y):
     return len(a) == len(b) and all(np.array_equal(p, q) for p, q in zip(a, b))
 
 
-def chaos(kills, seed=0, size="small", workdir=None, jitter=3.0):
+def chaos(kills, seed=0, size="small", workdir=None, jitter=3.0, double_starts=0):
     """The whole experiment; returns the figures (``identical``, ``runs_lost``, ...)."""
     workdir = workdir or tempfile.mkdtemp(prefix="kd_chaos_")
     clean_dir, chaos_dir = os.path.join(workdir, "clean"), os.path.join(workdir, "chaos")
@@ -231,6 +261,7 @@ def chaos(kills, seed=0, size="small", workdir=None, jitter=3.0):
         seed,
         progress(clean_dir),
         jitter,
+        double_starts=double_starts,
     )
     runs, diffs = compare(clean_dir, chaos_dir)
     return {
@@ -252,8 +283,11 @@ def main(argv=None):
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--jitter", type=float, default=3.0, help="max seconds after a target")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument(
+        "--double_starts", type=int, default=0, help="starts that launch two processes at once"
+    )
     args = parser.parse_args(argv)
-    figures = chaos(args.kills, args.seed, args.size, args.workdir, args.jitter)
+    figures = chaos(args.kills, args.seed, args.size, args.workdir, args.jitter, args.double_starts)
     print(json.dumps(figures, indent=2))
     return 0 if figures["identical"] and figures["runs_lost"] == 0 else 1
 

@@ -5,18 +5,24 @@ snapshot epochs, run directories left by a different config), then trains each r
 complete, skipping complete ones, so a killed study restarts where it stopped. A run that fails
 (e.g. diverges) is recorded and reported; runs that needed it are reported as blocked. Every
 action goes to ``study_log.jsonl``; ``study_report`` then writes ``summary.csv`` and the report.
+Several processes may execute one study at once: each run's lease (run_lock.py) lets exactly
+one train it, the others go on with other runs and wait for it, so each ends with the whole
+study complete and writes the same report.
 """
 
 import dataclasses
 import os
+import time
 
-from kd_efficacy import atomic_io, preflight, run_dir, tasks, teachers
+from kd_efficacy import atomic_io, preflight, run_dir, run_lock, tasks, teachers
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import summary
 
 STUDY_LOG = "study_log.jsonl"
 RUNS_DIR = "runs"
+_POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
+_NOT_DONE = ("failed", "blocked", "not_run")  # a student of such a teacher is blocked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,28 +134,70 @@ def execute_plan(ctx, runs, only_run=None):
         for run in runs:
             summary.write_planned(run_path(study_dir, run.name), run)
     log_path = os.path.join(study_dir, STUDY_LOG)
-    outcomes, failed = [], set()
-    for run in runs:
-        directory = run_path(study_dir, run.name)
-        blocked = [t for t in run.teachers if t in failed]
-        if only_run is not None and run.name != only_run:
-            action = "complete" if run_dir.is_complete(directory) else "not_run"
-        elif blocked:
-            action = "blocked"
-        elif run_dir.is_complete(directory, specs[run.name]):
-            action = "skipped"
-        else:
-            try:
-                tasks.execute(ctx.at(directory, seed=run.seed), specs[run.name])
-                action = "trained"
-            except tasks.RunFailed as e:
-                print(f"[kd_efficacy] run {run.name} failed: {e}")
-                action = "failed"
-        if action in ("failed", "blocked") or (
-            action == "not_run" and not run_dir.is_complete(directory)
-        ):
-            failed.add(run.name)
-        if ctx.is_chief:
-            atomic_io.append_json_line(log_path, {"run": run.name, "action": action})
-        outcomes.append((run, run_dir.read_result(directory)))
-    return outcomes
+    _run_all(ctx, runs, specs, only_run, log_path)
+    return [(run, run_dir.read_result(run_path(study_dir, run.name))) for run in runs]
+
+
+def _run_all(ctx, runs, specs, only_run, log_path):
+    """Runs every run it can, in plan order, then those another process held, polling.
+
+    Two processes (or sweep workers) on one study split its runs: a run whose lease another live
+    process holds (run_lock.py) is left for later, a student waits for a teacher being trained
+    elsewhere, and a held run that the other process saw fail is not trained again.
+    """
+    actions, held, pending = {}, set(), list(runs)
+    delay = _POLL_SECONDS[0]
+    while pending:
+        waiting = []
+        for run in pending:
+            action = _run_one(ctx, run, specs, only_run, actions, held)
+            if action is None:
+                waiting.append(run)
+                continue
+            actions[run.name] = action
+            if ctx.is_chief:
+                atomic_io.append_json_line(log_path, {"run": run.name, "action": action})
+        if waiting and len(waiting) == len(pending):
+            time.sleep(delay)  # nothing could start: the other process is training
+            delay = min(2 * delay, _POLL_SECONDS[1])
+        elif len(waiting) < len(pending):
+            delay = _POLL_SECONDS[0]
+        pending = waiting
+    return actions
+
+
+def _run_one(ctx, run, specs, only_run, actions, held):
+    """The run's action, or None when it must wait for another process."""
+    directory = run_path(ctx.model_dir, run.name)
+    if only_run is not None and run.name != only_run:
+        return "complete" if run_dir.is_complete(directory) else "not_run"
+    teachers_done = [actions.get(t) for t in run.teachers]
+    if any(a in _NOT_DONE for a in teachers_done):
+        return "blocked"
+    if run_dir.is_complete(directory, specs[run.name]):
+        return "skipped"
+    if None in teachers_done:
+        return None  # a teacher is still being trained by another process
+    if run.name in held and _failed_elsewhere(directory, specs[run.name]):
+        return "failed"
+    try:
+        tasks.execute(ctx.at(directory, seed=run.seed), specs[run.name], wait_for_lock=False)
+    except run_lock.Held:
+        held.add(run.name)
+        return None
+    except tasks.RunFailed as e:
+        print(f"[kd_efficacy] run {run.name} failed: {e}")
+        return "failed"
+    return "trained"
+
+
+def _failed_elsewhere(directory, spec):
+    """The other process, which held this run, recorded it failed: do not train it twice."""
+    if run_lock.holder(directory) is not None:
+        return False
+    result = run_dir.read_result(directory)
+    return (
+        bool(result)
+        and result.get("status") == "failed"
+        and result.get("config_hash") == run_dir.spec_hash(spec)
+    )

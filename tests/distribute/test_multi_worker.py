@@ -114,6 +114,7 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
         "operative_config.gin",
         "result.json",
         "run.json",
+        "run.lock.0",  # the chief's released lease (run_lock.py)
         "snapshots",
     ]
     assert os.listdir(tmp_path / "tmp1") == [], "the non-chief worker left scratch files"

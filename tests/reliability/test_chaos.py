@@ -10,8 +10,9 @@ import pytest
 from tools import chaos
 
 
-def _check(figures, kills):
+def _check(figures, kills, double_starts=0):
     assert figures["kills"] == kills, figures["events"]
+    assert figures["double_starts"] == double_starts
     assert figures["runs_lost"] == 0, figures["lost"]
     assert figures["identical"], figures["differences"]
 
@@ -23,3 +24,10 @@ def test_one_kill_of_a_small_study(tmp_path):
 @pytest.mark.slow
 def test_ten_kills_of_a_nine_run_study(tmp_path):
     _check(chaos.chaos(kills=10, seed=0, size="small", workdir=str(tmp_path)), kills=10)
+
+
+@pytest.mark.slow
+def test_kills_and_double_starts_of_a_small_study(tmp_path):
+    """Two processes at once at two of the starts (run_lock.py splits the runs between them)."""
+    figures = chaos.chaos(kills=2, seed=2, size="ci", workdir=str(tmp_path), double_starts=2)
+    _check(figures, kills=2, double_starts=2)
