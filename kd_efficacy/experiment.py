@@ -11,7 +11,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, distribute, gin_errors
+from kd_efficacy import atomic_io, distribute, gin_errors, progress
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import ConfigError
 
@@ -68,6 +68,7 @@ def run(
         verbose=verbose,
         only_run=only_run,
     )
+    progress.experiment_started(model_dir)
     try:
         with gin_errors.as_config_errors():  # so that gin's call-time errors undo the claim too
             result = task(ctx)

@@ -26,6 +26,7 @@ from kd_efficacy import (
     mimicry,
     models,
     preflight,
+    progress,
     run_dir,
     teacher_logits,
     teachers,
@@ -258,6 +259,7 @@ def _execute(ctx, spec, out_dir):
     fit_callbacks = _callbacks(
         distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs
     )
+    progress.run_started(directory, paths["checkpoints"])
     try:
         distiller.fit(
             dataset.train,

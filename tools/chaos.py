@@ -191,7 +191,7 @@ def _drop_timings(value):
 
 
 def weight_files(run_dir):
-    names = {"checkpoints/state.npz"}
+    names = {"checkpoints"}  # the latest checkpoint (kd_efficacy/checkpoint.py)
     names |= {
         os.path.relpath(p, run_dir) for p in glob.glob(os.path.join(run_dir, "snapshots", "*.h5"))
     }
@@ -202,9 +202,11 @@ def _arrays(path):
     path = str(path)
     if not os.path.exists(path):
         return None
-    if path.endswith(".npz"):
-        with np.load(path) as z:
-            return [z[k] for k in sorted(z.files)]
+    if os.path.isdir(path):  # a checkpoints directory: its latest checkpoint, key by key
+        from kd_efficacy import checkpoint  # TensorFlow, only when comparing
+
+        stored = checkpoint.arrays(path)
+        return None if stored is None else [stored[k] for k in sorted(stored)]
     arrays = []
     with h5py.File(path) as f:
         f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)

@@ -57,10 +57,12 @@ def test_a_failed_replace_keeps_the_previous_file(tmp_path):
 
 
 def test_stale_temporary_files_are_removed(tmp_path):
-    (tmp_path / ".tmp-abc.npz").write_bytes(b"half a checkpoint")
-    (tmp_path / "state.npz").write_bytes(b"kept")
+    (tmp_path / ".tmp-abc.h5").write_bytes(b"half a snapshot")
+    (tmp_path / ".tmp-xyz").mkdir()  # a checkpoint being written
+    (tmp_path / ".tmp-xyz" / "ckpt.index").write_bytes(b"half a checkpoint")
+    (tmp_path / "latest.json").write_bytes(b"kept")
     atomic_io.remove_stale_temps(tmp_path)
-    assert os.listdir(tmp_path) == ["state.npz"]
+    assert os.listdir(tmp_path) == ["latest.json"]
 
 
 def _read_only_probe(monkeypatch):
@@ -79,22 +81,24 @@ def test_disk_full_mid_run_then_read_only_then_fixed(tmp_path, monkeypatch):
     before any work; once the disk is fixed the run resumes and completes."""
     directory = tmp_path / "run"
     binds = TINY + ["EPOCHS = 3"]
-    real_savez, calls = np.savez, []
+    real_checkpoint, calls = checkpoint._checkpoint, []
 
-    def savez_until_disk_full(path, **arrays):
-        calls.append(path)
-        if len(calls) == 2:  # the epoch-2 checkpoint: half written, then the disk is full
-            with open(path, "wb") as f:
-                f.write(b"PK\x03\x04 half")
-            raise OSError(errno.ENOSPC, "No space left on device", path)
-        real_savez(path, **arrays)
+    class DiskFullWriter:
+        def write(self, prefix):  # half the files, then the disk is full
+            with open(prefix + ".index", "wb") as f:
+                f.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device", prefix + ".index")
 
-    monkeypatch.setattr(checkpoint.np, "savez", savez_until_disk_full)
+    def checkpoint_until_disk_full(groups, epoch=None):
+        calls.append(epoch)
+        return DiskFullWriter() if len(calls) == 2 else real_checkpoint(groups, epoch)
+
+    monkeypatch.setattr(checkpoint, "_checkpoint", checkpoint_until_disk_full)
     with pytest.raises(OSError, match="No space left"):
         run_experiment([TEACHER], binds, directory)
-    monkeypatch.setattr(checkpoint.np, "savez", real_savez)
+    monkeypatch.setattr(checkpoint, "_checkpoint", real_checkpoint)
     assert checkpoint.finished_epochs(directory / "checkpoints") == 1
-    assert os.listdir(directory / "checkpoints") == ["state.npz"]
+    assert sorted(os.listdir(directory / "checkpoints")) == ["epoch_0001", "latest.json"]
     assert not (directory / "result.json").exists()
 
     _read_only_probe(monkeypatch)
@@ -133,11 +137,12 @@ def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
     for name in ("result.json", "operative_config.gin", "snapshots/last.weights.h5"):
         os.remove(killed / name)
     shutil.rmtree(killed / "export")
-    (killed / "checkpoints" / ".tmp-killed.npz").write_bytes(b"half")
+    (killed / "checkpoints" / ".tmp-killed").mkdir()
+    (killed / "checkpoints" / ".tmp-killed" / "ckpt.index").write_bytes(b"half")
     resumed = run_experiment([TEACHER], TINY, killed)
     assert resumed["test"] == result["test"] and resumed["last"] == result["last"]
     assert _same_h5(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
-    assert os.listdir(killed / "checkpoints") == ["state.npz"]
+    assert sorted(os.listdir(killed / "checkpoints")) == sorted(os.listdir(clean / "checkpoints"))
 
 
 def _same_h5(a, b):
