@@ -167,7 +167,11 @@ def _check_fit(checkpoint_dir, stored_shapes, groups):
             problem = f"{name} is {stored[key]} in the checkpoint, {shape} in the model"
         if problem:
             break
-    extra = sorted(set(stored) - set(expected))
+    order = list(groups)  # student first, as above
+    extra = sorted(
+        set(stored) - set(expected),
+        key=lambda k: (order.index(k.split("/")[0]) if k.split("/")[0] in order else 9, k),
+    )
     if problem is None and extra:
         problem = f"the checkpoint has {_unescape(extra[0][: -len(_VALUE)])}, the model does not"
     if problem:
