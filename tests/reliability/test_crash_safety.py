@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from gin_runner import run_experiment
 
-from kd_efficacy import atomic_io, checkpoint, data, run, run_dir
+from kd_efficacy import atomic_io, checkpoint, data, progress, run, run_dir
 from kd_efficacy.errors import ConfigError, RunFailed
 from kd_efficacy.preemption import Preempted
 
@@ -164,6 +164,7 @@ def _h5_arrays(path):
         (RunFailed("d: loss became nan at epoch 1, step 3\n  In call to train"), 3, "error:"),
         (Preempted("received SIGTERM"), 75, "preempted: received SIGTERM"),
         (OSError(errno.ENOSPC, "No space left on device", "/d/state.npz"), 74, "error: could"),
+        (KeyboardInterrupt(), 130, "interrupted; every finished epoch is saved, rerun"),
     ],
 )
 def test_each_way_to_stop_short_is_one_line_and_an_exit_code(
@@ -178,6 +179,19 @@ def test_each_way_to_stop_short_is_one_line_and_an_exit_code(
     assert stop.value.code == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(start), err
+
+
+def test_an_interrupt_inside_a_study_names_the_run_and_the_resume_epoch(tmp_path, monkeypatch):
+    study, run_path = tmp_path / "study", tmp_path / "study" / "runs" / "kd" / "r"
+    progress.experiment_started(str(study))
+    progress.run_started(str(run_path), str(run_path / "checkpoints"))
+    progress.epoch_started(3)
+    monkeypatch.setattr(checkpoint, "finished_epochs", lambda d: 2 if "kd" in str(d) else 0)
+    line = progress.interrupted_line("interrupted")
+    assert line == (
+        "interrupted in epoch 3 of run runs/kd/r; rerun the same command to resume from epoch 3"
+    )
+    progress.experiment_started(None)
 
 
 def test_a_study_with_failed_runs_exits_run_failed(monkeypatch, capsys):
