@@ -15,7 +15,7 @@ import os
 class _State:
     root: str | None = None  # the experiment's model_dir
     run_dir: str | None = None  # the run training now (a study's run, or root itself)
-    checkpoint_dir: str | None = None  # where this process writes the run's checkpoints
+    checkpoint_dir: str | None = None  # the run's checkpoints in model_dir (what a rerun reads)
     epoch: int | None = None  # 1-based epoch in progress; None outside ``fit``
 
 

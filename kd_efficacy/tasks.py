@@ -259,7 +259,8 @@ def _execute(ctx, spec, out_dir):
     fit_callbacks = _callbacks(
         distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs
     )
-    progress.run_started(directory, paths["checkpoints"])
+    # The line an interrupt prints reads model_dir's checkpoint: the one the rerun resumes from.
+    progress.run_started(directory, _paths(directory)["checkpoints"])
     try:
         distiller.fit(
             dataset.train,
