@@ -85,7 +85,7 @@ STUDIES = {
     ),
     "ensemble": (
         "gin_configs/experiments/ensemble/digits.gin",
-        {"small": _COMMON + ["CHAIN = ['resnet14', 'resnet8']"]},
+        {"small": _COMMON + ["CHAIN = ['resnet14', 'resnet8', 'resnet8']"]},  # 2+ members
     ),
 }
 TIMING_KEYS = ("train_seconds", "session_seconds", "epoch_seconds", "hardware")
