@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import tempfile
 
 TEMP_PREFIX = ".tmp-"
@@ -92,14 +93,20 @@ def _sync_directory(directory):
 
 
 def remove_stale_temps(directory):
-    """Deletes ``.tmp-*`` files a killed writer left in ``directory``; call it only where this
-    process is the single writer (another writer's temporary file may be in use)."""
+    """Deletes ``.tmp-*`` files and directories (a checkpoint being written) a killed writer left
+    in ``directory``; call it only where this process is the single writer (another writer's
+    temporary file may be in use)."""
     if not os.path.isdir(directory):
         return
     for name in os.listdir(directory):
-        if name.startswith(TEMP_PREFIX):
+        path = os.path.join(directory, name)
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(directory, name))
+                os.remove(path)
 
 
 def write_text(path, text):

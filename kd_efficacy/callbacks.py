@@ -8,7 +8,8 @@ is what a user means by "the teacher at epoch 5". Keras passes 0-based indices t
   best epoch, so early-stopped teachers come from one training run.
 - ``RunRecorder``: one ``metrics.jsonl`` line per epoch (learning rate, train and validation
   terms); it also tracks the best epoch.
-- ``RunCheckpoint``: resumable state at every epoch end (see ``checkpoint.py``).
+- ``RunCheckpoint``: resumable state at every epoch end (see ``checkpoint.py``); it also keeps
+  ``progress.py``'s record of the epoch in progress.
 - ``StopOnNonFinite``: stops at the first NaN/Inf loss, naming epoch and step.
 """
 
@@ -18,7 +19,7 @@ import time
 
 import keras
 
-from kd_efficacy import atomic_io, checkpoint
+from kd_efficacy import atomic_io, checkpoint, progress
 
 SNAPSHOT_SUFFIX = ".weights.h5"
 
@@ -106,14 +107,21 @@ class RunRecorder(keras.callbacks.Callback):
 
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """Writes the resumable state after every epoch (1-based count of finished epochs)."""
+    """Writes the resumable state after every epoch (1-based count of finished epochs), and
+    records the epoch in progress for the line an interrupt prints (``progress.py``)."""
 
     def __init__(self, checkpoint_dir):
         super().__init__()
         self.checkpoint_dir = checkpoint_dir
 
+    def on_epoch_begin(self, epoch, logs=None):
+        progress.epoch_started(epoch + 1)
+
     def on_epoch_end(self, epoch, logs=None):
         checkpoint.save(self.checkpoint_dir, self.model, epoch + 1)
+
+    def on_train_end(self, logs=None):
+        progress.training_ended()
 
 
 class NonFiniteLoss(RuntimeError):

@@ -6,11 +6,11 @@ prints it without a traceback and exits with ``EXIT_CONFIG_ERROR``; everything e
 and keeps its traceback.
 
 The other exit codes tell a scheduler what to do with a job that did not finish:
-``EXIT_PREEMPTED`` (SIGTERM; requeue it, it resumes), ``EXIT_IO_ERROR`` (a write failed: disk
-full or read-only; or a dataset file could not be read: permission denied, EIO; fix the disk,
-then rerun, it resumes) and ``EXIT_RUN_FAILED`` (a run diverged;
-rerunning the same config fails the same way). ``EXIT_LOCKED``: another live process holds the
-run directory (run_lock.py); the message names it.
+``EXIT_PREEMPTED`` (SIGTERM; requeue it, it resumes), ``EXIT_INTERRUPTED`` (Ctrl-C; rerun it, it
+resumes), ``EXIT_IO_ERROR`` (a write failed: disk full or read-only; or a dataset file could not
+be read: permission denied, EIO; fix the disk, then rerun, it resumes), ``EXIT_RUN_FAILED`` (a run
+diverged; rerunning the same config fails the same way) and ``EXIT_LOCKED`` (another live process
+holds the run directory, run_lock.py; the message names it).
 """
 
 EXIT_CONFIG_ERROR = 2
@@ -18,6 +18,7 @@ EXIT_RUN_FAILED = 3
 EXIT_LOCKED = 73  # sysexits.h EX_CANTCREAT: the output directory is another process's
 EXIT_IO_ERROR = 74  # sysexits.h EX_IOERR
 EXIT_PREEMPTED = 75  # sysexits.h EX_TEMPFAIL: "try again later", what requeueing schedulers expect
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C; the rerun resumes
 
 
 class ConfigError(ValueError):

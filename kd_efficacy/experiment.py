@@ -13,7 +13,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, config_types, distribute, gin_errors, run_lock
+from kd_efficacy import atomic_io, config_types, distribute, gin_errors, progress, run_lock
 from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import ConfigError, DataReadError
@@ -78,6 +78,7 @@ def run(
         verbose=verbose,
         only_run=only_run,
     )
+    progress.experiment_started(model_dir)
     try:
         with gin_errors.as_config_errors():  # so that gin's call-time errors undo the claim too
             result = task(ctx)

@@ -6,7 +6,9 @@ the epoch in progress is abandoned. The handler raises ``Preempted`` in the main
 Python code runs again, which during ``fit`` is the end of the current training step. That is safe
 anywhere because every file a run writes is replaced atomically (``atomic_io``): an interrupted
 write leaves the previous version, exactly as after SIGKILL. The command line turns ``Preempted``
-into ``EXIT_PREEMPTED``; the next start with the same command resumes.
+into ``EXIT_PREEMPTED``; the next start with the same command resumes. Ctrl-C (SIGINT) needs no
+handler: Python's ``KeyboardInterrupt`` arrives the same way, and the command line turns it into
+``EXIT_INTERRUPTED``. Both lines name the epoch in progress and the resume epoch (``progress.py``).
 """
 
 import contextlib

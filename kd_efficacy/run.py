@@ -4,8 +4,8 @@ Flags live here only. Gin include paths resolve from the working directory, the 
 root and the installed package (which ships ``gin_configs/``), so
 ``include 'gin_configs/datasets/digits.gin'`` works from a checkout and from a pip install.
 A user error prints one line and exits with status 2; nothing is written before the checks.
-The other ways a run stops short (SIGTERM, a failed write, divergence) also end in one line, with
-the exit codes of ``errors.py``.
+The other ways a run stops short (SIGTERM, Ctrl-C, a failed write, divergence) also end in one
+line, with the exit codes of ``errors.py``.
 """
 
 import errno
@@ -15,9 +15,10 @@ import tokenize
 
 from absl import app, flags
 
-from kd_efficacy import gin_errors, preemption
+from kd_efficacy import gin_errors, preemption, progress
 from kd_efficacy.errors import (
     EXIT_CONFIG_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_IO_ERROR,
     EXIT_LOCKED,
     EXIT_PREEMPTED,
@@ -67,7 +68,7 @@ def _locate(path):
 
 def main(argv):
     """Runs the experiment; every way it can stop short ends in one line and an exit code
-    (errors.py): a user error, a preemption, a failed write, a diverged run."""
+    (errors.py): a user error, a preemption or Ctrl-C, a failed write, a diverged run."""
     try:
         with preemption.stop_on_sigterm():
             result = _run(argv)
@@ -79,10 +80,9 @@ def main(argv):
     except RunFailed as e:
         _exit(f"error: run failed: {gin_errors.first_line(e)}; see result.json", EXIT_RUN_FAILED)
     except preemption.Preempted as e:
-        _exit(
-            f"preempted: {e}; every finished epoch is saved, rerun the same command to resume",
-            EXIT_PREEMPTED,
-        )
+        _exit(progress.interrupted_line(f"preempted: {e}"), EXIT_PREEMPTED)
+    except KeyboardInterrupt:  # Ctrl-C: stopped like SIGTERM, the same rerun resumes
+        _exit(progress.interrupted_line("interrupted"), EXIT_INTERRUPTED)
     except DataReadError as e:  # an OSError too: a dataset file the OS cannot read
         _exit(f"error: {e}", EXIT_IO_ERROR)
     except OSError as e:

@@ -27,6 +27,7 @@ from kd_efficacy import (
     mimicry,
     models,
     preflight,
+    progress,
     run_dir,
     run_lock,
     teacher_logits,
@@ -270,6 +271,8 @@ def _execute(ctx, spec, out_dir):
     fit_callbacks = _callbacks(
         distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs
     )
+    # The line an interrupt prints reads model_dir's checkpoint: the one the rerun resumes from.
+    progress.run_started(directory, _paths(directory)["checkpoints"])
     try:
         distiller.fit(
             dataset.train,

@@ -1,13 +1,19 @@
 """Fault injection: a study killed with SIGKILL at random moments must end as if never killed.
 
-    python tools/chaos.py --kills 20 --seed 0 [--size small|ci] [--double_starts N] [--workdir DIR]
+    python tools/chaos.py --kills 20 --seed 0 [--study capacity_gap|early_stopping|sequential|
+        ensemble] [--size small|ci] [--eskd both|before|after|none] [--double_starts N]
+        [--workdir DIR]
 
-1. Runs a small digits capacity-gap study once, uninterrupted (the reference), deterministic.
+1. Runs a small digits study (``--study``, default capacity_gap) once, uninterrupted (the
+   reference), deterministic.
 2. Runs it again in a fresh directory, killing it (SIGKILL) ``--kills`` times and restarting it
    each time, then lets it finish. Kill points are drawn with ``--seed``: a target amount of
    progress (epochs written across the study's runs, uniform over the whole study), reached,
    plus a random delay of up to ``--jitter`` seconds, so kills land anywhere: during start-up,
    mid-epoch, inside a checkpoint, snapshot or result write, between runs, in the report.
+   ``--eskd`` adds kills placed around the stop epoch S of the study's first ESKD run (if it has
+   one), with no delay: when its epoch S-1 is written (so the kill lands in the last KD epoch or
+   in its checkpoint write) and when epoch S is written (the first epoch without KD).
 3. Compares the two studies bit for bit: ``summary.csv`` and every run's ``metrics.jsonl`` and
    ``result.json`` (timings aside), checkpoint and snapshot arrays. Counts *runs lost*: runs
    complete at some kill whose ``result.json`` was written again later (trained twice).
@@ -38,9 +44,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUDY_GIN = "gin_configs/experiments/capacity_gap/digits.gin"
 _COMMON = [
-    "STUDENT = 'resnet8'",
     "SEEDS = [0]",
-    "EPOCHS = 2",
+    "EPOCHS = 3",  # ESKD stops at 2: a kill before and one after the stop epoch both resume
     "GLOBAL_BATCH_SIZE = 32",
     "recipe.max_train_examples = 128",
     "experiment.deterministic = True",
@@ -50,38 +55,67 @@ SIZES = {
     # 9 runs: 2 teachers, scratch, and KD / ESKD / early-stopped-teacher students of each teacher.
     "small": _COMMON
     + [
+        "STUDENT = 'resnet8'",
         "TEACHERS = ['resnet8', 'resnet14']",
-        "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 1), 'early': (1, None)}",
+        "VARIANTS = {'kd': ('last', None), 'eskd': ('last', 2), 'early': (1, None)}",
     ],
-    # 3 runs (teacher, scratch, KD student): short enough for CI.
+    # 3 runs (teacher, scratch, ESKD student): short enough for CI.
     "ci": _COMMON
     + [
+        "STUDENT = 'resnet8'",
         "TEACHERS = ['resnet8']",
-        "VARIANTS = {'kd': ('last', None)}",
+        "VARIANTS = {'eskd': ('last', 2)}",
         "recipe.train_set_metrics = False",
     ],
 }
+# --study: (gin file, {size: bindings}); the other studies at one small size each.
+STUDIES = {
+    "capacity_gap": (STUDY_GIN, SIZES),
+    "early_stopping": (
+        "gin_configs/experiments/early_stopping/digits.gin",
+        # 5 runs: teacher, scratch, KD from the last and the epoch-1 teacher, ESKD stopped at 2.
+        {
+            "small": _COMMON
+            + [
+                "STUDENT = 'resnet8'",
+                "TEACHERS = ['resnet14']",
+                "TEACHER_EPOCHS = [1]",
+                "STOP_KD_EPOCHS = [2]",
+            ]
+        },
+    ),
+    "sequential": (
+        "gin_configs/experiments/sequential/digits.gin",
+        {"small": _COMMON + ["CHAIN = ['resnet14', 'resnet8']"]},
+    ),
+    "ensemble": (
+        "gin_configs/experiments/ensemble/digits.gin",
+        {"small": _COMMON + ["CHAIN = ['resnet14', 'resnet8', 'resnet8']"]},  # 2+ members
+    ),
+}
 TIMING_KEYS = ("train_seconds", "session_seconds", "epoch_seconds", "hardware")
+STUDY_LOG = "study_log.jsonl"  # kd_efficacy/studies/plan.py: the order the runs trained in
 
 
-def command(size, study_dir):
-    bindings = [f"--gin_bindings={b}" for b in SIZES[size]]
-    return [sys.executable, "-m", "kd_efficacy.run", f"--gin_file={STUDY_GIN}", *bindings] + [
+def command(size, study_dir, study="capacity_gap"):
+    gin_file, sizes = STUDIES[study]
+    bindings = [f"--gin_bindings={b}" for b in sizes[size]]
+    return [sys.executable, "-m", "kd_efficacy.run", f"--gin_file={gin_file}", *bindings] + [
         f"--model_dir={study_dir}"
     ]
 
 
-def start(size, study_dir, log):
+def start(size, study_dir, log, study="capacity_gap"):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.Popen(
-        command(size, study_dir), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        command(size, study_dir, study), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
 
 
-def run_clean(size, study_dir, log_path, timeout=3600):
+def run_clean(size, study_dir, log_path, timeout=3600, study="capacity_gap"):
     started = time.time()
     with open(log_path, "ab") as log:
-        code = start(size, study_dir, log).wait(timeout)
+        code = start(size, study_dir, log, study).wait(timeout)
     if code != 0:
         raise RuntimeError(f"the reference study failed (exit {code}); see {log_path}")
     return time.time() - started
@@ -118,31 +152,65 @@ def finish_twins(twins, timeout):
     return [twin.wait(timeout) for twin in twins]
 
 
-def run_with_kills(
-    size, study_dir, log_path, kills, seed, total_progress, jitter, timeout=3600, double_starts=0
-):
-    """Runs the study to completion through ``kills`` SIGKILLs; returns the figures.
+def eskd_targets(clean_dir, sides=("before", "after")):
+    """Progress targets around the stop epoch S of the first ESKD run of a finished study: the
+    study's progress when that run has written epoch S-1 ("before") and epoch S ("after").
 
-    At ``double_starts`` of the starts a second process (a twin) is launched with the same
-    command at once, as a double launch or a second sweep worker would: the two split the runs
-    (run_lock.py). Kills hit the first process only; every twin must exit 0.
+    Runs train one after another in the study log's order, so the progress of the runs before it
+    is fixed: every earlier run is complete (and never drops back) by the time it trains.
     """
+    offset = 0
+    for row in _json_lines(os.path.join(clean_dir, STUDY_LOG)):
+        run_dir = os.path.join(clean_dir, "runs", row["run"])
+        with open(os.path.join(run_dir, "run.json")) as f:
+            stop = json.load(f).get("stop_kd_epoch")
+        if stop:
+            at = {"before": stop - 1, "after": stop}
+            return [(offset + at[side], row["run"], side) for side in sides]
+        offset += len(_json_lines(os.path.join(run_dir, "metrics.jsonl")))
+    return []
+
+
+def _json_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.endswith("\n")]
+
+
+def run_with_kills(
+    size,
+    study_dir,
+    log_path,
+    kills,
+    seed,
+    total_progress,
+    jitter,
+    timeout=3600,
+    study="capacity_gap",
+    placed=(),
+    double_starts=0,
+):
+    """Runs the study to completion through ``kills`` SIGKILLs at random targets plus one at each
+    ``placed`` target (progress, run, label), with no delay; returns the figures."""
     rng = random.Random(seed)
-    targets = sorted(rng.randrange(max(total_progress, 1)) for _ in range(kills))
+    targets = sorted(
+        [(rng.randrange(max(total_progress, 1)), jitter, None) for _ in range(kills)]
+        + [(at, 0.0, f"{run} {side} its stop epoch") for at, run, side in placed]
+    )
+    kills = len(targets)
     doubles, twins = double_start_points(kills, double_starts, seed), []
     events, seen_complete, started = [], {}, time.time()
     with open(log_path, "ab") as log:
         while True:
-            proc = start(size, study_dir, log)
+            proc = start(size, study_dir, log, study)
             if len(events) in doubles:
-                twins.append(start(size, study_dir, log))
-            target = targets[len(events)] if len(events) < kills else None
+                twins.append(start(size, study_dir, log, study))
+            target, max_delay, label = targets[len(events)] if len(events) < kills else (None,) * 3
             if target is None:
                 code = proc.wait(timeout)
                 break
             while proc.poll() is None and progress(study_dir) < target:
                 time.sleep(0.05)
-            delay = rng.uniform(0, jitter)
+            delay = rng.uniform(0, max_delay)
             try:
                 code = proc.wait(delay)  # it may finish on its own meanwhile
                 break
@@ -156,6 +224,7 @@ def run_with_kills(
                     "at_seconds": round(time.time() - started, 1),
                     "progress": progress(study_dir),
                     "complete_runs": len(complete_results(study_dir)),
+                    **({"placed": label} if label else {}),
                 }
             )
     twin_codes = finish_twins(twins, timeout)
@@ -221,7 +290,7 @@ def _drop_timings(value):
 
 
 def weight_files(run_dir):
-    names = {"checkpoints/state.npz"}
+    names = {"checkpoints"}  # the latest checkpoint (kd_efficacy/checkpoint.py)
     names |= {
         os.path.relpath(p, run_dir) for p in glob.glob(os.path.join(run_dir, "snapshots", "*.h5"))
     }
@@ -232,9 +301,11 @@ def _arrays(path):
     path = str(path)
     if not os.path.exists(path):
         return None
-    if path.endswith(".npz"):
-        with np.load(path) as z:
-            return [z[k] for k in sorted(z.files)]
+    if os.path.isdir(path):  # a checkpoints directory: its latest checkpoint, key by key
+        from kd_efficacy import checkpoint  # TensorFlow, only when comparing
+
+        stored = checkpoint.arrays(path)
+        return None if stored is None else [stored[k] for k in sorted(stored)]
     arrays = []
     with h5py.File(path) as f:
         f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
@@ -248,11 +319,26 @@ def same_arrays(x, y):
     return len(a) == len(b) and all(np.array_equal(p, q) for p, q in zip(a, b))
 
 
-def chaos(kills, seed=0, size="small", workdir=None, jitter=3.0, double_starts=0):
+ESKD_SIDES = {"both": ("before", "after"), "before": ("before",), "after": ("after",), "none": ()}
+
+
+def chaos(
+    kills,
+    seed=0,
+    size="small",
+    workdir=None,
+    jitter=3.0,
+    study="capacity_gap",
+    eskd="both",
+    double_starts=0,
+):
     """The whole experiment; returns the figures (``identical``, ``runs_lost``, ...)."""
+    if size not in STUDIES[study][1]:
+        raise SystemExit(f"--size {size} is not defined for --study {study}; use small")
     workdir = workdir or tempfile.mkdtemp(prefix="kd_chaos_")
     clean_dir, chaos_dir = os.path.join(workdir, "clean"), os.path.join(workdir, "chaos")
-    clean_seconds = run_clean(size, clean_dir, os.path.join(workdir, "clean.log"))
+    clean_seconds = run_clean(size, clean_dir, os.path.join(workdir, "clean.log"), study=study)
+    placed = eskd_targets(clean_dir, ESKD_SIDES[eskd])
     figures = run_with_kills(
         size,
         chaos_dir,
@@ -261,12 +347,16 @@ def chaos(kills, seed=0, size="small", workdir=None, jitter=3.0, double_starts=0
         seed,
         progress(clean_dir),
         jitter,
+        study=study,
+        placed=placed,
         double_starts=double_starts,
     )
     runs, diffs = compare(clean_dir, chaos_dir)
     return {
+        "study": study,
         "size": size,
         "seed": seed,
+        "placed_kills": len(placed),
         "runs": len(runs),
         "identical": not diffs,
         "differences": diffs,
@@ -280,14 +370,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--study", choices=sorted(STUDIES), default="capacity_gap")
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--jitter", type=float, default=3.0, help="max seconds after a target")
+    parser.add_argument(
+        "--eskd", choices=sorted(ESKD_SIDES), default="both", help="kills at an ESKD stop epoch"
+    )
     parser.add_argument("--workdir", default=None)
     parser.add_argument(
         "--double_starts", type=int, default=0, help="starts that launch two processes at once"
     )
     args = parser.parse_args(argv)
-    figures = chaos(args.kills, args.seed, args.size, args.workdir, args.jitter, args.double_starts)
+    figures = chaos(
+        args.kills,
+        args.seed,
+        args.size,
+        args.workdir,
+        args.jitter,
+        args.study,
+        args.eskd,
+        args.double_starts,
+    )
     print(json.dumps(figures, indent=2))
     return 0 if figures["identical"] and figures["runs_lost"] == 0 else 1
 

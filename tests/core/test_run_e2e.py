@@ -56,7 +56,7 @@ def test_teacher_run_writes_the_contract(teacher_dir):
         "run.json",
         "result.json",
         "metrics.jsonl",
-        "checkpoints/state.npz",
+        "checkpoints/latest.json",
         "snapshots/last.weights.h5",
         "snapshots/best.weights.h5",
         "snapshots/epoch_0001.weights.h5",

@@ -1,8 +1,9 @@
 """Fault injection (tools/chaos.py): a study killed with SIGKILL and restarted, again and again,
 ends bit-identical to an uninterrupted run and loses no complete run.
 
-The short variant (one kill, a 3-run study) runs in CI; the long one is ``pytest -m slow``
-(README "Reliability" records a longer run's figures).
+The short variant (a 3-run study whose ESKD student is killed just before and just after its stop
+epoch) runs in CI; the long ones, one per study, are ``pytest -m slow`` (README "Reliability"
+records a longer run's figures).
 """
 
 import pytest
@@ -11,14 +12,19 @@ from tools import chaos
 
 
 def _check(figures, kills, double_starts=0):
-    assert figures["kills"] == kills, figures["events"]
+    assert figures["kills"] == kills + figures["placed_kills"], figures["events"]
     assert figures["double_starts"] == double_starts
     assert figures["runs_lost"] == 0, figures["lost"]
     assert figures["identical"], figures["differences"]
 
 
-def test_one_kill_of_a_small_study(tmp_path):
-    _check(chaos.chaos(kills=1, seed=1, size="ci", workdir=str(tmp_path)), kills=1)
+def test_an_eskd_run_killed_on_both_sides_of_its_stop_epoch(tmp_path):
+    figures = chaos.chaos(kills=0, seed=1, size="ci", workdir=str(tmp_path), eskd="both")
+    assert [e["placed"] for e in figures["events"]] == [
+        "eskd/resnet8/resnet8_s0 before its stop epoch",
+        "eskd/resnet8/resnet8_s0 after its stop epoch",
+    ]
+    _check(figures, kills=0)
 
 
 @pytest.mark.slow
@@ -31,3 +37,9 @@ def test_kills_and_double_starts_of_a_small_study(tmp_path):
     """Two processes at once at two of the starts (run_lock.py splits the runs between them)."""
     figures = chaos.chaos(kills=2, seed=2, size="ci", workdir=str(tmp_path), double_starts=2)
     _check(figures, kills=2, double_starts=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("study", ["early_stopping", "sequential", "ensemble"])
+def test_four_kills_of_each_other_study(tmp_path, study):
+    _check(chaos.chaos(kills=4, seed=0, study=study, workdir=str(tmp_path)), kills=4)

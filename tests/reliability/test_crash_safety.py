@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from gin_runner import run_experiment
 
-from kd_efficacy import atomic_io, checkpoint, data, run, run_dir
+from kd_efficacy import atomic_io, checkpoint, data, progress, run, run_dir
 from kd_efficacy.errors import ConfigError, RunFailed
 from kd_efficacy.preemption import Preempted
 
@@ -57,10 +57,12 @@ def test_a_failed_replace_keeps_the_previous_file(tmp_path):
 
 
 def test_stale_temporary_files_are_removed(tmp_path):
-    (tmp_path / ".tmp-abc.npz").write_bytes(b"half a checkpoint")
-    (tmp_path / "state.npz").write_bytes(b"kept")
+    (tmp_path / ".tmp-abc.h5").write_bytes(b"half a snapshot")
+    (tmp_path / ".tmp-xyz").mkdir()  # a checkpoint being written
+    (tmp_path / ".tmp-xyz" / "ckpt.index").write_bytes(b"half a checkpoint")
+    (tmp_path / "latest.json").write_bytes(b"kept")
     atomic_io.remove_stale_temps(tmp_path)
-    assert os.listdir(tmp_path) == ["state.npz"]
+    assert os.listdir(tmp_path) == ["latest.json"]
 
 
 def _read_only_probe(monkeypatch):
@@ -79,22 +81,24 @@ def test_disk_full_mid_run_then_read_only_then_fixed(tmp_path, monkeypatch):
     before any work; once the disk is fixed the run resumes and completes."""
     directory = tmp_path / "run"
     binds = TINY + ["EPOCHS = 3"]
-    real_savez, calls = np.savez, []
+    real_checkpoint, calls = checkpoint._checkpoint, []
 
-    def savez_until_disk_full(path, **arrays):
-        calls.append(path)
-        if len(calls) == 2:  # the epoch-2 checkpoint: half written, then the disk is full
-            with open(path, "wb") as f:
-                f.write(b"PK\x03\x04 half")
-            raise OSError(errno.ENOSPC, "No space left on device", path)
-        real_savez(path, **arrays)
+    class DiskFullWriter:
+        def write(self, prefix):  # half the files, then the disk is full
+            with open(prefix + ".index", "wb") as f:
+                f.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device", prefix + ".index")
 
-    monkeypatch.setattr(checkpoint.np, "savez", savez_until_disk_full)
+    def checkpoint_until_disk_full(groups, epoch=None):
+        calls.append(epoch)
+        return DiskFullWriter() if len(calls) == 2 else real_checkpoint(groups, epoch)
+
+    monkeypatch.setattr(checkpoint, "_checkpoint", checkpoint_until_disk_full)
     with pytest.raises(OSError, match="No space left"):
         run_experiment([TEACHER], binds, directory)
-    monkeypatch.setattr(checkpoint.np, "savez", real_savez)
+    monkeypatch.setattr(checkpoint, "_checkpoint", real_checkpoint)
     assert checkpoint.finished_epochs(directory / "checkpoints") == 1
-    assert os.listdir(directory / "checkpoints") == ["state.npz"]
+    assert sorted(os.listdir(directory / "checkpoints")) == ["epoch_0001", "latest.json"]
     assert not (directory / "result.json").exists()
 
     _read_only_probe(monkeypatch)
@@ -133,11 +137,12 @@ def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
     for name in ("result.json", "operative_config.gin", "snapshots/last.weights.h5"):
         os.remove(killed / name)
     shutil.rmtree(killed / "export")
-    (killed / "checkpoints" / ".tmp-killed.npz").write_bytes(b"half")
+    (killed / "checkpoints" / ".tmp-killed").mkdir()
+    (killed / "checkpoints" / ".tmp-killed" / "ckpt.index").write_bytes(b"half")
     resumed = run_experiment([TEACHER], TINY, killed)
     assert resumed["test"] == result["test"] and resumed["last"] == result["last"]
     assert _same_h5(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
-    assert os.listdir(killed / "checkpoints") == ["state.npz"]
+    assert sorted(os.listdir(killed / "checkpoints")) == sorted(os.listdir(clean / "checkpoints"))
 
 
 def _same_h5(a, b):
@@ -159,6 +164,7 @@ def _h5_arrays(path):
         (RunFailed("d: loss became nan at epoch 1, step 3\n  In call to train"), 3, "error:"),
         (Preempted("received SIGTERM"), 75, "preempted: received SIGTERM"),
         (OSError(errno.ENOSPC, "No space left on device", "/d/state.npz"), 74, "error: could"),
+        (KeyboardInterrupt(), 130, "interrupted; every finished epoch is saved, rerun"),
     ],
 )
 def test_each_way_to_stop_short_is_one_line_and_an_exit_code(
@@ -173,6 +179,19 @@ def test_each_way_to_stop_short_is_one_line_and_an_exit_code(
     assert stop.value.code == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(start), err
+
+
+def test_an_interrupt_inside_a_study_names_the_run_and_the_resume_epoch(tmp_path, monkeypatch):
+    study, run_path = tmp_path / "study", tmp_path / "study" / "runs" / "kd" / "r"
+    progress.experiment_started(str(study))
+    progress.run_started(str(run_path), str(run_path / "checkpoints"))
+    progress.epoch_started(3)
+    monkeypatch.setattr(checkpoint, "finished_epochs", lambda d: 2 if "kd" in str(d) else 0)
+    line = progress.interrupted_line("interrupted")
+    assert line == (
+        "interrupted in epoch 3 of run runs/kd/r; rerun the same command to resume from epoch 3"
+    )
+    progress.experiment_started(None)
 
 
 def test_a_study_with_failed_runs_exits_run_failed(monkeypatch, capsys):

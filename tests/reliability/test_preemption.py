@@ -1,14 +1,18 @@
-"""Preemption: SIGTERM stops a run with EXIT_PREEMPTED, keeping every finished epoch; the same
-command then resumes it to exactly the result of a run never stopped."""
+"""Preemption and Ctrl-C: SIGTERM stops a run with EXIT_PREEMPTED, SIGINT with EXIT_INTERRUPTED,
+each in one line naming the epoch in progress and the epoch the rerun resumes from, keeping every
+finished epoch; the same command then resumes it to exactly the result of a run never stopped."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
+
 from kd_efficacy import atomic_io, checkpoint
-from kd_efficacy.errors import EXIT_PREEMPTED
+from kd_efficacy.errors import EXIT_INTERRUPTED, EXIT_PREEMPTED
 from tools import chaos
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,24 +37,44 @@ def _command(model_dir):
 
 def _run(model_dir, **kwargs):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])  # this checkout
     return subprocess.Popen(_command(model_dir), cwd=ROOT, env=env, text=True, **kwargs)
 
 
-def test_sigterm_exits_75_and_the_rerun_resumes_bit_identically(tmp_path):
-    clean, stopped = tmp_path / "clean", tmp_path / "stopped"
-    assert _run(clean, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait(600) == 0
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """The run never stopped, which both stopped runs must end identical to."""
+    directory = tmp_path_factory.mktemp("preemption") / "clean"
+    assert _run(directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait(600) == 0
+    return directory
+
+
+@pytest.mark.parametrize(
+    "sent, code, head",
+    [
+        (signal.SIGTERM, EXIT_PREEMPTED, "preempted: received SIGTERM"),
+        (signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),  # Ctrl-C; 130 = 128 + SIGINT
+    ],
+)
+def test_a_stopped_run_exits_in_one_line_and_the_rerun_resumes_bit_identically(
+    tmp_path, clean, sent, code, head
+):
+    stopped = tmp_path / "stopped"
     proc = _run(stopped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while time.time() < deadline and not checkpoint.finished_epochs(stopped / "checkpoints"):
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sent)
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == EXIT_PREEMPTED, stderr[-3000:]
-    assert stderr.strip().splitlines()[-1].startswith("preempted: received SIGTERM")
+    assert proc.returncode == code, stderr[-3000:]
     assert "Traceback" not in stderr
-    assert not (stopped / "result.json").exists(), "SIGTERM came too late to test resuming"
+    assert not (stopped / "result.json").exists(), "the signal came too late to test resuming"
     saved = checkpoint.finished_epochs(stopped / "checkpoints")
     assert saved >= 1
+    line = stderr.strip().splitlines()[-1]
+    expected = rf"{head} in epoch (\d); rerun the same command to resume from epoch "
+    match = re.fullmatch(expected + str(saved + 1), line)
+    assert match and int(match.group(1)) in (saved, saved + 1), line  # in the save, or after it
     rows = atomic_io.read_json_lines(stopped / "metrics.jsonl")
     assert [r["epoch"] for r in rows][:saved] == list(range(1, saved + 1))
 
