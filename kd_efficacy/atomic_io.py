@@ -156,6 +156,14 @@ def _cut_torn_tail(f):
     f.truncate(0)
 
 
+def read_json(path):
+    """The parsed JSON file ``path``, or None when it does not exist."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def read_json_lines(path):
     """The complete JSON lines of ``path`` (a torn last line from a crash is skipped)."""
     if not os.path.exists(path):

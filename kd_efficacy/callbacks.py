@@ -14,32 +14,15 @@ is what a user means by "the teacher at epoch 5". Keras passes 0-based indices t
 """
 
 import math
-import os
 import time
 
 import keras
 
-from kd_efficacy import atomic_io, checkpoint, progress
-
-SNAPSHOT_SUFFIX = ".weights.h5"
-
-
-def snapshot_path(snapshot_dir, which):
-    """``which`` is 'last', 'best' or a 1-based epoch number."""
-    name = f"epoch_{int(which):04d}" if str(which).isdigit() else str(which)
-    return os.path.join(snapshot_dir, name + SNAPSHOT_SUFFIX)
-
-
-def snapshot_epochs(snapshot_dir):
-    """The epoch numbers that have a snapshot in ``snapshot_dir``."""
-    if not os.path.isdir(snapshot_dir):
-        return []
-    names = [n[len("epoch_") : -len(SNAPSHOT_SUFFIX)] for n in os.listdir(snapshot_dir)]
-    return sorted(int(n) for n in names if n.isdigit())
+from kd_efficacy import atomic_io, checkpoint, progress, run_dir
 
 
 def save_weights_atomically(model, path):
-    with atomic_io.replacing(path, suffix=SNAPSHOT_SUFFIX) as tmp:
+    with atomic_io.replacing(path, suffix=run_dir.SNAPSHOT_SUFFIX) as tmp:
         model.save_weights(tmp)
 
 
@@ -73,14 +56,16 @@ class TeacherSnapshots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         student = self.model.student
         if epoch + 1 in self.epochs:
-            save_weights_atomically(student, snapshot_path(self.snapshot_dir, epoch + 1))
+            save_weights_atomically(student, run_dir.snapshot_path(self.snapshot_dir, epoch + 1))
         value = (logs or {}).get(self.monitor)
         if value is not None and value > self.best:
             self.best = value
-            save_weights_atomically(student, snapshot_path(self.snapshot_dir, "best"))
+            save_weights_atomically(student, run_dir.snapshot_path(self.snapshot_dir, "best"))
 
     def on_train_end(self, logs=None):
-        save_weights_atomically(self.model.student, snapshot_path(self.snapshot_dir, "last"))
+        save_weights_atomically(
+            self.model.student, run_dir.snapshot_path(self.snapshot_dir, "last")
+        )
 
 
 class RunRecorder(keras.callbacks.Callback):

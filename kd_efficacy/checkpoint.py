@@ -18,7 +18,6 @@ count check, and the next epoch-end save writes the new format and deletes it.
 """
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -26,12 +25,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from kd_efficacy import atomic_io
+from kd_efficacy import atomic_io, run_dir
 from kd_efficacy.errors import ConfigError
 
-LATEST = "latest.json"
-LEGACY_FILENAME = "state.npz"
-PREFIX = "ckpt"  # file prefix inside an epoch directory: ckpt.index, ckpt.data-*
 _VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
@@ -79,38 +75,40 @@ def save(checkpoint_dir, distiller, epoch):
     os.makedirs(checkpoint_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=checkpoint_dir, prefix=atomic_io.TEMP_PREFIX)
     try:
-        _checkpoint(named_variables(distiller), epoch).write(os.path.join(tmp, PREFIX))
+        _checkpoint(named_variables(distiller), epoch).write(
+            os.path.join(tmp, run_dir.CHECKPOINT_PREFIX)
+        )
         for name in os.listdir(tmp):
             with open(os.path.join(tmp, name), "rb") as f:
                 os.fsync(f.fileno())
-        name = f"epoch_{epoch:04d}"
+        name = run_dir.epoch_name(epoch)
         final = os.path.join(checkpoint_dir, name)
         if os.path.exists(final):  # left unnamed by a kill before latest.json was replaced
             shutil.rmtree(final)
         os.rename(tmp, final)
-        atomic_io.write_json(os.path.join(checkpoint_dir, LATEST), {"dir": name, "epoch": epoch})
+        atomic_io.write_json(
+            os.path.join(checkpoint_dir, run_dir.CHECKPOINT_LATEST), {"dir": name, "epoch": epoch}
+        )
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
     for old in os.listdir(checkpoint_dir):  # superseded ones, and a converted state.npz
-        if old != name and (old.startswith("epoch_") or old == LEGACY_FILENAME):
+        if old != name and (
+            old.startswith(run_dir.EPOCH_PREFIX) or old == run_dir.LEGACY_CHECKPOINT
+        ):
             path = os.path.join(checkpoint_dir, old)
             with contextlib.suppress(FileNotFoundError):
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 def _latest(checkpoint_dir):
-    path = os.path.join(checkpoint_dir, LATEST)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    return atomic_io.read_json(os.path.join(checkpoint_dir, run_dir.CHECKPOINT_LATEST))
 
 
 def prefix(checkpoint_dir):
     """The file prefix of the latest complete checkpoint, or None."""
     latest = _latest(checkpoint_dir)
-    return latest and os.path.join(checkpoint_dir, latest["dir"], PREFIX)
+    return latest and os.path.join(checkpoint_dir, latest["dir"], run_dir.CHECKPOINT_PREFIX)
 
 
 def finished_epochs(checkpoint_dir):
@@ -118,7 +116,7 @@ def finished_epochs(checkpoint_dir):
     latest = _latest(checkpoint_dir)
     if latest:
         return int(latest["epoch"])
-    legacy = os.path.join(checkpoint_dir, LEGACY_FILENAME)
+    legacy = os.path.join(checkpoint_dir, run_dir.LEGACY_CHECKPOINT)
     if os.path.exists(legacy):
         with np.load(legacy) as arrays:
             return int(arrays["epoch"])
@@ -201,7 +199,7 @@ def _unescape(key):
 
 def _restore_legacy(checkpoint_dir, distiller):
     """The old format: arrays by position within each group, checked by count only."""
-    path = os.path.join(checkpoint_dir, LEGACY_FILENAME)
+    path = os.path.join(checkpoint_dir, run_dir.LEGACY_CHECKPOINT)
     if not os.path.exists(path):
         return 0
     groups = {

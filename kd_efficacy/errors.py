@@ -48,3 +48,16 @@ class DataReadError(OSError):
 
 class RunLocked(ConfigError):
     """Another live process trains this run directory (run_lock.Held says which)."""
+
+
+class PlanReady(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a study's ``execute_plan`` under ``ctx.plan_only``: carries the checked plan.
+
+    It lives here, not in studies/, so that ``experiment`` (the gin root) catches it without
+    importing the studies.
+    """
+
+    def __init__(self, runs, specs):
+        super().__init__(f"{len(runs)} planned runs")
+        self.runs = runs
+        self.specs = specs

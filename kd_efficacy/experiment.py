@@ -13,14 +13,20 @@ import gin
 import keras
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, config_types, distribute, gin_errors, progress, run_lock
+from kd_efficacy import (
+    atomic_io,
+    config_types,
+    distribute,
+    gin_errors,
+    progress,
+    run_dir,
+    run_lock,
+)
 from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.context import RunContext
-from kd_efficacy.errors import ConfigError, DataReadError
+from kd_efficacy.errors import ConfigError, DataReadError, PlanReady
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-CONFIG_GIN = "config.gin"
-OPERATIVE_GIN = "operative_config.gin"
 # Bindings that say where or how verbosely to run, not what to run.
 _NOT_IDENTITY = (
     "experiment.model_dir",
@@ -92,8 +98,6 @@ def run(
 
 
 def _plan(task, model_dir, seed):
-    from kd_efficacy.studies.plan import PlanReady
-
     try:
         task(RunContext(model_dir=model_dir, seed=seed, plan_only=True))
     except PlanReady as ready:
@@ -122,12 +126,10 @@ def _claim_config(model_dir, config_text, write=True):
     read-only by now). Returns (config.gin path, model_dir's entries before, None if it did not
     exist) when this call wrote config.gin, else None.
     """
-    path = os.path.join(model_dir, CONFIG_GIN)
+    path = os.path.join(model_dir, run_dir.CONFIG_GIN)
     _check_same_config(model_dir, path, config_text)
     if not write:
         return None
-    from kd_efficacy import run_dir
-
     before = sorted(os.listdir(model_dir)) if os.path.isdir(model_dir) else None
     run_dir.check_writable(model_dir)
     if atomic_io.create_exclusive(path, config_text):
@@ -158,9 +160,9 @@ def _check_same_config(model_dir, path, config_text):
 def _unclaim(model_dir, config_path, before):
     """Undoes a fresh claim refused by a ConfigError (tasks and studies check their inputs before
     writing anything else), so that the corrected command can use the same model_dir."""
-    if not any(name.startswith(run_lock.PREFIX) for name in before or []):
+    if not any(name.startswith(run_dir.LOCK_PREFIX) for name in before or []):
         run_lock.remove_released(model_dir)  # the refused run's own lease, released
-    if sorted(os.listdir(model_dir)) != sorted((before or []) + [CONFIG_GIN]):
+    if sorted(os.listdir(model_dir)) != sorted((before or []) + [run_dir.CONFIG_GIN]):
         return  # something else was written since: the claim stands
     os.remove(config_path)
     if before is None:
@@ -169,8 +171,10 @@ def _unclaim(model_dir, config_path, before):
 
 def _write_operative_config(model_dir):
     text = gin.operative_config_str()
-    atomic_io.write_text(os.path.join(model_dir, OPERATIVE_GIN), text)
-    writer = tf.summary.create_file_writer(os.path.join(model_dir, "logs", "config"))
+    atomic_io.write_text(os.path.join(model_dir, run_dir.OPERATIVE_GIN), text)
+    writer = tf.summary.create_file_writer(
+        os.path.join(model_dir, run_dir.LOGS_DIR, run_dir.CONFIG_LOGS)
+    )
     with writer.as_default():
         markdown = "\n".join("    " + line for line in text.splitlines())
         tf.summary.text("operative_config", markdown, step=0)

@@ -12,8 +12,7 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-SAVED_MODEL = "saved_model"
-TFLITE = "student.tflite"
+from kd_efficacy import run_dir
 
 
 def export_student(student, export_dir, sample_images, tflite=False, atol=1e-4):
@@ -21,7 +20,7 @@ def export_student(student, export_dir, sample_images, tflite=False, atol=1e-4):
     staging = export_dir.rstrip("/") + ".partial"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
-    saved_model = os.path.join(staging, SAVED_MODEL)
+    saved_model = os.path.join(staging, run_dir.SAVED_MODEL)
     student.export(saved_model, format="tf_saved_model", verbose=False)
     images = tf.convert_to_tensor(sample_images, tf.float32)
     error = max_logit_error(saved_model, student, images)
@@ -29,7 +28,7 @@ def export_student(student, export_dir, sample_images, tflite=False, atol=1e-4):
         raise RuntimeError(f"exported student disagrees with the trained one by {error:.2e}")
     if tflite:
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        with open(os.path.join(staging, TFLITE), "wb") as f:
+        with open(os.path.join(staging, run_dir.TFLITE), "wb") as f:
             f.write(converter.convert())
     shutil.rmtree(export_dir, ignore_errors=True)
     os.replace(staging, export_dir)

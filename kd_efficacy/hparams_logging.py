@@ -10,15 +10,10 @@ Values are typed consistently across runs (the dashboard infers one type per hyp
 a run without a teacher logs teacher 'none', teacher epoch 'none' and stop-KD epoch 0.
 """
 
-import json
-import os
-
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
 from kd_efficacy import run_dir
-
-PLANNED_JSON = "planned.json"  # written by studies (summary.write_planned); gives the role
 
 
 def hparams_of(spec, teacher_names, role=None):
@@ -47,11 +42,8 @@ def hparams_of(spec, teacher_names, role=None):
 
 
 def _role(directory):
-    path = os.path.join(directory, PLANNED_JSON)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f).get("role")
+    planned = run_dir.read_planned(directory)  # written by studies; gives the role
+    return planned and planned.get("role")
 
 
 def log_hparams(logs_dir, spec, teacher_names, run_directory=None):

@@ -1,4 +1,8 @@
-"""The run-directory contract (docs/ARCHITECTURE.md): identity, completion and paths.
+"""The on-disk layout (docs/ARCHITECTURE.md "Run directory (contract)") and a run's identity.
+
+Every file and folder name of a run directory and of a study directory is defined here, and only
+here; the rest of the package builds paths from these names. This module imports nothing of the
+package but ``atomic_io`` and ``errors``, so studies, reports and tools can all depend on it.
 
 A run's identity is its spec, a JSON-able dict written to ``run.json`` before training. Rerunning
 into a directory that holds:
@@ -8,6 +12,7 @@ into a directory that holds:
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,11 +21,67 @@ import uuid
 from kd_efficacy import atomic_io
 from kd_efficacy.errors import ConfigError
 
-RUN_JSON = "run.json"
-RESULT_JSON = "result.json"
-METRICS_JSONL = "metrics.jsonl"
+# A run directory (a top-level run's model_dir, or <study_dir>/runs/<name>).
+CONFIG_GIN = "config.gin"  # top-level: the parsed gin config, written before any work
+OPERATIVE_GIN = "operative_config.gin"  # top-level: the bindings actually used, written at the end
+RUN_JSON = "run.json"  # the spec: the run's identity
+PLANNED_JSON = "planned.json"  # the run's place in a study (name, role, teachers), not identity
+RESULT_JSON = "result.json"  # written last: status complete | failed
+METRICS_JSONL = "metrics.jsonl"  # one line per epoch
+LOCK_PREFIX = "run.lock."  # + a number: the leases of run_lock.py
+LOGS_DIR = "logs"  # TensorBoard
+CONFIG_LOGS = "config"  # the TensorBoard run (under logs/) holding the operative config as text
+CHECKPOINTS_DIR = "checkpoints"
+CHECKPOINT_LATEST = "latest.json"  # in checkpoints/: names the complete epoch_NNNN directory
+CHECKPOINT_PREFIX = "ckpt"  # file prefix inside a checkpoint directory: ckpt.index, ckpt.data-*
+LEGACY_CHECKPOINT = "state.npz"  # the old format, in checkpoints/; read once, then replaced
+SNAPSHOTS_DIR = "snapshots"
+SNAPSHOT_SUFFIX = ".weights.h5"  # Keras insists on this ending
+EPOCH_PREFIX = "epoch_"  # checkpoints/epoch_NNNN/ and snapshots/epoch_NNNN.weights.h5
+EXPORT_DIR = "export"
+SAVED_MODEL = "saved_model"  # in export/
+TFLITE = "student.tflite"  # in export/
+TEACHER_LOGITS_DIR = "teacher_logits"  # a teacher run's cache, written by its students
 # Sub-directories written only by the process training the run (not by a study's other runs).
-TRAINER_WRITTEN = ("checkpoints", "snapshots")
+TRAINER_WRITTEN = (CHECKPOINTS_DIR, SNAPSHOTS_DIR)
+
+# A study directory.
+RUNS_DIR = "runs"  # runs/<name>/: one run directory per planned run
+STUDY_LOG = "study_log.jsonl"  # every action, in the order the runs were trained
+STUDY_JSON = "study.json"  # the study kind, so a report can be rebuilt without gin
+SUMMARY_CSV = "summary.csv"
+ENSEMBLES_CSV = "ensembles.csv"  # the ensemble study's ensembles
+REPORT_MD = "report.md"
+FIGURES_DIR = "figures"
+
+
+def run_path(study_dir, name):
+    """The directory of the study's planned run ``name`` (e.g. "teacher/resnet20_s0")."""
+    return os.path.join(study_dir, RUNS_DIR, name)
+
+
+def epoch_name(epoch):
+    """``epoch_NNNN`` for a 1-based epoch: a checkpoint directory's or a snapshot's stem."""
+    return f"{EPOCH_PREFIX}{int(epoch):04d}"
+
+
+def snapshot_path(snapshot_dir, which):
+    """``which`` is 'last', 'best' or a 1-based epoch number."""
+    name = epoch_name(which) if str(which).isdigit() else str(which)
+    return os.path.join(snapshot_dir, name + SNAPSHOT_SUFFIX)
+
+
+def snapshot_epochs(snapshot_dir):
+    """The epoch numbers that have a snapshot in ``snapshot_dir``."""
+    if not os.path.isdir(snapshot_dir):
+        return []
+    names = [n[len(EPOCH_PREFIX) : -len(SNAPSHOT_SUFFIX)] for n in os.listdir(snapshot_dir)]
+    return sorted(int(n) for n in names if n.isdigit())
+
+
+def teacher_logits_path(teacher_dir, split, epoch, key):
+    """The cached logits of a teacher snapshot on one eval split (teacher_logits.py)."""
+    return os.path.join(teacher_dir, TEACHER_LOGITS_DIR, f"{split}-{epoch}-{key}.npz")
 
 
 def spec_hash(spec):
@@ -30,11 +91,7 @@ def spec_hash(spec):
 
 def read_result(run_dir):
     """The parsed ``result.json``, or None."""
-    path = os.path.join(run_dir, RESULT_JSON)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    return atomic_io.read_json(os.path.join(run_dir, RESULT_JSON))
 
 
 def is_complete(run_dir, spec=None):
@@ -79,11 +136,9 @@ def check_writable(run_dir):
 
 def check_same(run_dir, spec):
     """Raises ConfigError when ``run_dir`` holds a run of a different spec; writes nothing."""
-    path = os.path.join(run_dir, RUN_JSON)
-    if not os.path.exists(path):
+    old = atomic_io.read_json(os.path.join(run_dir, RUN_JSON))
+    if old is None:
         return
-    with open(path) as f:
-        old = json.load(f)
     new = json.loads(json.dumps(spec, default=str))
     if old != new:
         raise ConfigError(
@@ -115,3 +170,15 @@ def write_result(run_dir, spec, status, **fields):
     result = {"status": status, "config_hash": spec_hash(spec), **fields}
     atomic_io.write_json(os.path.join(run_dir, RESULT_JSON), result)
     return result
+
+
+def write_planned(run_dir, run):
+    """Writes ``planned.json``: a study's ``PlannedRun`` (studies/plan.py), recorded for reports."""
+    fields = dataclasses.asdict(run)
+    fields["recipe"] = run.recipe.as_dict()
+    atomic_io.write_json(os.path.join(run_dir, PLANNED_JSON), fields)
+
+
+def read_planned(run_dir):
+    """The parsed ``planned.json``, or None (a top-level run has none)."""
+    return atomic_io.read_json(os.path.join(run_dir, PLANNED_JSON))

@@ -30,11 +30,10 @@ import uuid
 
 import gin
 
-from kd_efficacy import atomic_io
+from kd_efficacy import atomic_io, run_dir
 from kd_efficacy.errors import ConfigError, RunLocked
 
-PREFIX = "run.lock."
-_NAME = re.compile(r"^run\.lock\.(\d+)$")
+_NAME = re.compile("^" + re.escape(run_dir.LOCK_PREFIX) + r"(\d+)$")
 HOST = socket.gethostname()
 
 
@@ -115,7 +114,7 @@ def _numbers(directory):
 
 
 def _path(directory, number):
-    return os.path.join(directory, f"{PREFIX}{number}")
+    return os.path.join(directory, f"{run_dir.LOCK_PREFIX}{number}")
 
 
 def is_stale(record, mtime, lease_seconds):

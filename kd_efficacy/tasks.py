@@ -319,18 +319,18 @@ def _execute(ctx, spec, out_dir):
     }
     sample = next(iter(dataset.test))[0][:8]
     error = export.export_student(student, paths["export"], sample, recipe.export_tflite)
-    fields["export"] = {"dir": "export", "max_logit_error": error}
+    fields["export"] = {"dir": run_dir.EXPORT_DIR, "max_logit_error": error}
     hparams_logging.log_final(paths["logs"], fields, recipe.epochs)
     return run_dir.write_result(out_dir, spec, "complete", **fields)
 
 
 def _paths(directory):
     return {
-        "checkpoints": os.path.join(directory, "checkpoints"),
-        "snapshots": os.path.join(directory, "snapshots"),
-        "logs": os.path.join(directory, "logs"),
+        "checkpoints": os.path.join(directory, run_dir.CHECKPOINTS_DIR),
+        "snapshots": os.path.join(directory, run_dir.SNAPSHOTS_DIR),
+        "logs": os.path.join(directory, run_dir.LOGS_DIR),
         "metrics": os.path.join(directory, run_dir.METRICS_JSONL),
-        "export": os.path.join(directory, "export"),
+        "export": os.path.join(directory, run_dir.EXPORT_DIR),
     }
 
 

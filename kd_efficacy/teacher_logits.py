@@ -24,9 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, callbacks
+from kd_efficacy import atomic_io, run_dir
 
-CACHE_DIR = "teacher_logits"
 # Splits whose logits would exceed this stay uncached (e.g. ImageNet's train set: 5 GB).
 MAX_CACHE_BYTES = 256 * 2**20
 # Recipe fields that decide which images an eval stream yields, and in which batches.
@@ -48,8 +47,9 @@ def splits_for(recipe):
 def attach(dataset, teachers, snapshots, recipe, splits=None):
     """``dataset`` with cached teacher logits zipped into ``splits`` (default ``splits_for``).
 
-    ``teachers``: the loaded teacher models; ``snapshots``: their ``(run_dir, epoch)`` pairs in the
-    same order. Several teachers give a tuple of logits (the Distiller averages probabilities).
+    ``teachers``: the loaded teacher models; ``snapshots``: their ``(teacher_dir, epoch)`` pairs
+    in the same order. Several teachers give a tuple of logits (the Distiller averages
+    probabilities).
     """
     splits = splits_for(recipe) if splits is None else splits
     description = {
@@ -70,16 +70,16 @@ def attach(dataset, teachers, snapshots, recipe, splits=None):
         if not 0 < rows * dataset.info.num_classes * 4 * len(teachers) <= MAX_CACHE_BYTES:
             continue  # the Distiller runs the teacher on this split, as without a cache
         per_teacher = [
-            logits_for(forward, run_dir, epoch, split, stream, description)
-            for forward, (run_dir, epoch) in zip(forwards, snapshots)
+            logits_for(forward, teacher_dir, epoch, split, stream, description)
+            for forward, (teacher_dir, epoch) in zip(forwards, snapshots)
         ]
         attached[split] = _zip(stream, per_teacher, recipe.global_batch_size)
     return dataclasses.replace(dataset, **attached)
 
 
-def logits_for(forward, run_dir, epoch, split, stream, description):
+def logits_for(forward, teacher_dir, epoch, split, stream, description):
     """(logits, labels) of ``forward`` (a teacher) over ``stream``: cached, else computed."""
-    path = cache_path(run_dir, epoch, split, description)
+    path = cache_path(teacher_dir, epoch, split, description)
     if os.path.exists(path):
         with np.load(path) as cached:
             return cached["logits"], cached["labels"]
@@ -92,14 +92,14 @@ def logits_for(forward, run_dir, epoch, split, stream, description):
     return logits, labels
 
 
-def cache_path(run_dir, epoch, split, description):
-    snapshot = callbacks.snapshot_path(os.path.join(run_dir, "snapshots"), epoch)
+def cache_path(teacher_dir, epoch, split, description):
+    snapshot = run_dir.snapshot_path(os.path.join(teacher_dir, run_dir.SNAPSHOTS_DIR), epoch)
     digest = hashlib.sha256()
     with open(snapshot, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     digest.update(json.dumps({**description, "split": split}, sort_keys=True).encode())
-    return os.path.join(run_dir, CACHE_DIR, f"{split}-{epoch}-{digest.hexdigest()[:16]}.npz")
+    return run_dir.teacher_logits_path(teacher_dir, split, epoch, digest.hexdigest()[:16])
 
 
 def _compute(forward, stream):

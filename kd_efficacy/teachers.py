@@ -6,7 +6,7 @@
 
 import os
 
-from kd_efficacy import callbacks, models, run_dir
+from kd_efficacy import models, run_dir
 from kd_efficacy.errors import ConfigError
 
 
@@ -19,10 +19,10 @@ def describe(teacher_dir, epoch):
             f"teacher directory {teacher_dir} holds no complete run (result.json {status}); "
             "train the teacher first (gin_configs/runs/train.gin) or fix TEACHER_DIR"
         )
-    snapshot_dir = os.path.join(teacher_dir, "snapshots")
+    snapshot_dir = os.path.join(teacher_dir, run_dir.SNAPSHOTS_DIR)
     epoch = str(epoch)
-    if not os.path.exists(callbacks.snapshot_path(snapshot_dir, epoch)):
-        kept = callbacks.snapshot_epochs(snapshot_dir)
+    if not os.path.exists(run_dir.snapshot_path(snapshot_dir, epoch)):
+        kept = run_dir.snapshot_epochs(snapshot_dir)
         raise ConfigError(
             f"teacher {teacher_dir} has no snapshot for TEACHER_EPOCH={epoch!r}; available: "
             f"'last', 'best' and epochs {kept} (keep more with train.snapshot_epochs)"
@@ -60,6 +60,8 @@ def load(teacher_dir, epoch):
         mean=info.get("mean"),
         std=info.get("std"),
     )
-    teacher.load_weights(callbacks.snapshot_path(os.path.join(teacher_dir, "snapshots"), epoch))
+    teacher.load_weights(
+        run_dir.snapshot_path(os.path.join(teacher_dir, run_dir.SNAPSHOTS_DIR), epoch)
+    )
     teacher.trainable = False
     return teacher

@@ -42,6 +42,10 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # this checkout's kd_efficacy, also when run as a script
+
+from kd_efficacy import run_dir as layout  # noqa: E402 (file names; imports no TensorFlow)
+
 STUDY_GIN = "gin_configs/experiments/capacity_gap/digits.gin"
 _COMMON = [
     "SEEDS = [0]",
@@ -94,7 +98,6 @@ STUDIES = {
     ),
 }
 TIMING_KEYS = ("train_seconds", "session_seconds", "epoch_seconds", "hardware")
-STUDY_LOG = "study_log.jsonl"  # kd_efficacy/studies/plan.py: the order the runs trained in
 
 
 def command(size, study_dir, study="capacity_gap"):
@@ -124,7 +127,7 @@ def run_clean(size, study_dir, log_path, timeout=3600, study="capacity_gap"):
 def progress(study_dir):
     """Epoch lines written across the study's runs (drops back when a resume discards some)."""
     total = 0
-    for path in glob.glob(os.path.join(study_dir, "runs", "**", "metrics.jsonl"), recursive=True):
+    for path in _find(study_dir, layout.METRICS_JSONL):
         with open(path, "rb") as f:
             total += f.read().count(b"\n")
     return total
@@ -133,7 +136,7 @@ def progress(study_dir):
 def complete_results(study_dir):
     """{run dir: sha256 of result.json} for every complete run."""
     found = {}
-    for path in glob.glob(os.path.join(study_dir, "runs", "**", "result.json"), recursive=True):
+    for path in _find(study_dir, layout.RESULT_JSON):
         with open(path, "rb") as f:
             raw = f.read()
         if json.loads(raw).get("status") == "complete":
@@ -160,14 +163,14 @@ def eskd_targets(clean_dir, sides=("before", "after")):
     is fixed: every earlier run is complete (and never drops back) by the time it trains.
     """
     offset = 0
-    for row in _json_lines(os.path.join(clean_dir, STUDY_LOG)):
-        run_dir = os.path.join(clean_dir, "runs", row["run"])
-        with open(os.path.join(run_dir, "run.json")) as f:
+    for row in _json_lines(os.path.join(clean_dir, layout.STUDY_LOG)):  # the order runs trained in
+        run_dir = layout.run_path(clean_dir, row["run"])
+        with open(os.path.join(run_dir, layout.RUN_JSON)) as f:
             stop = json.load(f).get("stop_kd_epoch")
         if stop:
             at = {"before": stop - 1, "after": stop}
             return [(offset + at[side], row["run"], side) for side in sides]
-        offset += len(_json_lines(os.path.join(run_dir, "metrics.jsonl")))
+        offset += len(_json_lines(os.path.join(run_dir, layout.METRICS_JSONL)))
     return []
 
 
@@ -250,36 +253,39 @@ def compare(clean_dir, chaos_dir):
     diffs = []
     a, b = _summary(clean_dir), _summary(chaos_dir)
     if a != b:
-        diffs.append("summary.csv differs")
-    runs = sorted(os.path.relpath(os.path.dirname(p), clean_dir) for p in _find(clean_dir, "run"))
+        diffs.append(f"{layout.SUMMARY_CSV} differs")
+    runs = sorted(
+        os.path.relpath(os.path.dirname(p), clean_dir) for p in _find(clean_dir, layout.RUN_JSON)
+    )
     for run in runs:
         x, y = os.path.join(clean_dir, run), os.path.join(chaos_dir, run)
         if metrics_rows(x) != metrics_rows(y):
-            diffs.append(f"{run}/metrics.jsonl differs")
+            diffs.append(f"{run}/{layout.METRICS_JSONL} differs")
         if result_fields(x) != result_fields(y):
-            diffs.append(f"{run}/result.json differs")
+            diffs.append(f"{run}/{layout.RESULT_JSON} differs")
         for name in weight_files(x) | weight_files(y):
             if not same_arrays(os.path.join(x, name), os.path.join(y, name)):
                 diffs.append(f"{run}/{name} differs")
     return runs, diffs
 
 
-def _find(study_dir, stem):
-    return glob.glob(os.path.join(study_dir, "runs", "**", f"{stem}.json"), recursive=True)
+def _find(study_dir, name):
+    """Paths of the file ``name`` in every run directory of the study."""
+    return glob.glob(os.path.join(study_dir, layout.RUNS_DIR, "**", name), recursive=True)
 
 
 def _summary(study_dir):
-    with open(os.path.join(study_dir, "summary.csv")) as f:
+    with open(os.path.join(study_dir, layout.SUMMARY_CSV)) as f:
         return [_drop_timings(row) for row in csv.DictReader(f)]
 
 
 def metrics_rows(run_dir):
-    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+    with open(os.path.join(run_dir, layout.METRICS_JSONL)) as f:
         return [_drop_timings(json.loads(line)) for line in f]
 
 
 def result_fields(run_dir):
-    with open(os.path.join(run_dir, "result.json")) as f:
+    with open(os.path.join(run_dir, layout.RESULT_JSON)) as f:
         return _drop_timings(json.load(f))
 
 
@@ -290,9 +296,12 @@ def _drop_timings(value):
 
 
 def weight_files(run_dir):
-    names = {"checkpoints"}  # the latest checkpoint (kd_efficacy/checkpoint.py)
+    names = {layout.CHECKPOINTS_DIR}  # the latest checkpoint (kd_efficacy/checkpoint.py)
     names |= {
-        os.path.relpath(p, run_dir) for p in glob.glob(os.path.join(run_dir, "snapshots", "*.h5"))
+        os.path.relpath(p, run_dir)
+        for p in glob.glob(
+            os.path.join(run_dir, layout.SNAPSHOTS_DIR, "*" + layout.SNAPSHOT_SUFFIX)
+        )
     }
     return names
 

@@ -15,9 +15,10 @@ def main(argv=None):
     parser.add_argument("study_dir", help="a study directory (holds runs/ and study.json)")
     parser.add_argument("--kind", help="capacity_gap, early_stopping, sequential or ensemble")
     args = parser.parse_args(argv)
-    from kd_efficacy.studies import study_report
+    from kd_efficacy import run_dir
+    from kd_efficacy.report import study_report  # after parsing: --help needs no matplotlib
 
-    if not os.path.isdir(os.path.join(args.study_dir, "runs")):
+    if not os.path.isdir(os.path.join(args.study_dir, run_dir.RUNS_DIR)):
         parser.error(f"{args.study_dir} has no runs/ directory: not a study directory")
     if args.kind is not None and args.kind not in study_report.KINDS:
         parser.error(f"unknown --kind {args.kind!r}; use one of {study_report.KINDS}")
@@ -26,7 +27,7 @@ def main(argv=None):
     except FileNotFoundError as e:
         parser.error(str(e))
     complete = sum(r["status"] == "complete" for r in rows)
-    path = os.path.join(args.study_dir, "report.md")
+    path = os.path.join(args.study_dir, run_dir.REPORT_MD)
     print(f"[kd_efficacy] {path}: {complete}/{len(rows)} runs complete")
     return 0
 

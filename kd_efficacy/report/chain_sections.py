@@ -6,10 +6,9 @@ Each section is (heading, markdown body): a table, the sentences generated from 
 
 import os
 
-from kd_efficacy.report import figures, findings, histories, paper, tables
-from kd_efficacy.studies import summary
+from kd_efficacy import run_dir
+from kd_efficacy.report import figures, findings, histories, paper, summary, tables
 
-ENSEMBLES_CSV = "ensembles.csv"  # written by studies/ensemble.py
 HEADERS = {
     "test_accuracy": "test acc",
     "val_accuracy": "val acc",
@@ -89,7 +88,7 @@ def _curves(study, rows):
 
 
 def _ensembles(study):
-    path = os.path.join(study.directory, ENSEMBLES_CSV)
+    path = os.path.join(study.directory, run_dir.ENSEMBLES_CSV)  # studies/ensemble.py
     if not os.path.exists(path):
         return None
     ensemble_rows = summary.read_csv(path)

@@ -14,9 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from kd_efficacy import atomic_io
+from kd_efficacy import atomic_io, run_dir
 
-FIGURES_DIR = "figures"
 DPI = 110
 SCRATCH_COLOR = "0.35"
 CI = "95% CI"
@@ -31,7 +30,7 @@ def _figure(rows=1, cols=1, width=5.2, height=3.8):
 
 def _save(figure, study_dir, name):
     """Writes ``<study_dir>/figures/<name>.png``; returns its path relative to the study."""
-    relative = f"{FIGURES_DIR}/{name}.png"
+    relative = f"{run_dir.FIGURES_DIR}/{name}.png"
     figure.tight_layout()
     with atomic_io.replacing(os.path.join(study_dir, relative), suffix=".png") as tmp:
         figure.savefig(tmp, format="png")  # a reader never sees half a PNG (atomic_io.py)

@@ -17,8 +17,7 @@ def load(planned):
     """``{run name: [metric rows]}`` for planned runs (``summary.planned_runs`` entries)."""
     found = {}
     for name, entry in planned.items():
-        path = os.path.join(entry["dir"], run_dir.METRICS_JSONL)
-        found[name] = atomic_io.read_json_lines(path) if os.path.exists(path) else []
+        found[name] = atomic_io.read_json_lines(os.path.join(entry["dir"], run_dir.METRICS_JSONL))
     return found
 
 

@@ -2,9 +2,8 @@
 
 import os
 
-from kd_efficacy import atomic_io
+from kd_efficacy import atomic_io, run_dir
 
-REPORT_MD = "report.md"
 READING = (
     "Splits: every run holds a validation split out of its training data; per-epoch curves, "
     "the best epoch and any pick of a best teacher read the validation split, and final "
@@ -28,5 +27,5 @@ def write(study_dir, title, question, what_ran, sections):
     for heading, body in sections:
         parts += [f"## {heading}", "", body, ""]
     text = "\n".join(parts).rstrip() + "\n"
-    atomic_io.write_text(os.path.join(study_dir, REPORT_MD), text)
+    atomic_io.write_text(os.path.join(study_dir, run_dir.REPORT_MD), text)
     return text

@@ -10,10 +10,7 @@ import hashlib
 import os
 
 from kd_efficacy import hardware, run_dir
-from kd_efficacy.report import histories, tables
-from kd_efficacy.studies import summary
-
-CONFIG_GIN = "config.gin"
+from kd_efficacy.report import histories, summary, tables
 
 
 @dataclasses.dataclass
@@ -48,7 +45,7 @@ def load(study_dir, kind):
 
 def config_block(study_dir):
     """The study's config.gin: path, hash and its macros (the knobs a reader cares about)."""
-    path = os.path.join(study_dir, CONFIG_GIN)
+    path = os.path.join(study_dir, run_dir.CONFIG_GIN)
     if not os.path.exists(path):
         return "No `config.gin` in the study directory (it was not copied with the runs)."
     with open(path, "rb") as f:
@@ -63,7 +60,7 @@ def config_block(study_dir):
         elif inside and not line.startswith("# ="):
             macros.append(line)
     text = "\n".join(macros).strip()
-    body = f"Config: `{CONFIG_GIN}` (sha256 `{digest}`), the full parsed gin config"
+    body = f"Config: `{run_dir.CONFIG_GIN}` (sha256 `{digest}`), the full parsed gin config"
     if text:
         body += "; its macros:\n\n```\n" + text + "\n```"
     return body + "\n"

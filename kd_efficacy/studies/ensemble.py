@@ -13,16 +13,16 @@ import os
 
 import gin
 
-from kd_efficacy import atomic_io, data, ensembles
+from kd_efficacy import atomic_io, data, ensembles, run_dir
 from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
-from kd_efficacy.studies import plan, study_report
+from kd_efficacy.report import study_report
+from kd_efficacy.studies import plan
 from kd_efficacy.studies.grid import Seeds
 from kd_efficacy.studies.plan import PlannedRun
 from kd_efficacy.studies.sequential import Chain, chain_plan
 
-ENSEMBLES_CSV = "ensembles.csv"
 GROUPS = ("chain", "independent", "distilled")
 
 
@@ -109,11 +109,11 @@ def evaluate_all(study_dir, chain, seeds, recipe):
     for seed in seeds:
         for group in GROUPS:
             names = members(chain, seed, group)
-            dirs = [plan.run_path(study_dir, n) for n in names]
+            dirs = [run_dir.run_path(study_dir, n) for n in names]
             scores = ensembles.evaluate(dirs, images, labels, *validation)
             lines.append(
                 f"{group},{seed},{'+'.join(chain[1:])},{scores['size']},"
                 f"{scores['ensemble_accuracy']},{scores['mean_member_accuracy']},"
                 f"{scores['best_member_accuracy']},{scores['disagreement']}"
             )
-    atomic_io.write_text(os.path.join(study_dir, ENSEMBLES_CSV), "\n".join(lines) + "\n")
+    atomic_io.write_text(os.path.join(study_dir, run_dir.ENSEMBLES_CSV), "\n".join(lines) + "\n")

@@ -14,7 +14,8 @@ from typing import Annotated
 
 from kd_efficacy.config_types import Described, NonNegativeInt, PositiveInt, distinct
 from kd_efficacy.errors import ConfigError
-from kd_efficacy.studies import plan, study_report
+from kd_efficacy.report import study_report
+from kd_efficacy.studies import plan
 from kd_efficacy.studies.plan import PlannedRun
 from kd_efficacy.tasks import TeacherEpoch
 

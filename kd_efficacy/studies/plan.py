@@ -15,12 +15,10 @@ import os
 import time
 
 from kd_efficacy import atomic_io, preflight, run_dir, run_lock, tasks, teachers
-from kd_efficacy.errors import ConfigError
+from kd_efficacy.errors import ConfigError, PlanReady
 from kd_efficacy.recipe import Recipe
-from kd_efficacy.studies import summary
+from kd_efficacy.run_dir import STUDY_LOG, run_path
 
-STUDY_LOG = "study_log.jsonl"
-RUNS_DIR = "runs"
 _POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
 _NOT_DONE = ("failed", "blocked", "not_run")  # a student of such a teacher is blocked
 
@@ -43,19 +41,6 @@ class PlannedRun:
     @property
     def is_distill(self):
         return bool(self.teachers)
-
-
-class PlanReady(Exception):  # noqa: N818 (a signal, not an error)
-    """Raised by ``execute_plan`` under ``ctx.plan_only``: carries the checked plan."""
-
-    def __init__(self, runs, specs):
-        super().__init__(f"{len(runs)} planned runs")
-        self.runs = runs
-        self.specs = specs
-
-
-def run_path(study_dir, name):
-    return os.path.join(study_dir, RUNS_DIR, name)
 
 
 def check_plan(runs):
@@ -132,7 +117,7 @@ def execute_plan(ctx, runs, only_run=None):
         run_dir.check_same(run_path(study_dir, run.name), specs[run.name])
     if ctx.is_chief:
         for run in runs:
-            summary.write_planned(run_path(study_dir, run.name), run)
+            run_dir.write_planned(run_path(study_dir, run.name), run)
     log_path = os.path.join(study_dir, STUDY_LOG)
     _run_all(ctx, runs, specs, only_run, log_path)
     return [(run, run_dir.read_result(run_path(study_dir, run.name))) for run in runs]

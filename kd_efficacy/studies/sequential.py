@@ -10,7 +10,8 @@ import gin
 from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
-from kd_efficacy.studies import plan, study_report
+from kd_efficacy.report import study_report
+from kd_efficacy.studies import plan
 from kd_efficacy.studies.grid import Seeds
 from kd_efficacy.studies.plan import PlannedRun
 

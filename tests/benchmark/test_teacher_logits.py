@@ -9,6 +9,7 @@ import pytest
 from kd_efficacy import callbacks, data, models, teacher_logits
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.recipe import Recipe
+from kd_efficacy.run_dir import TEACHER_LOGITS_DIR, snapshot_path
 
 RECIPE = Recipe(dataset="digits", global_batch_size=64, validation_fraction=0.2)
 
@@ -37,7 +38,7 @@ def _teacher_run(tmp_path, info, seed):
     """A teacher run directory holding a 'last' snapshot (all the cache reads)."""
     run_dir = str(tmp_path / f"teacher{seed}")
     teacher = _model("resnet8", info, seed)
-    snapshot = callbacks.snapshot_path(os.path.join(run_dir, "snapshots"), "last")
+    snapshot = snapshot_path(os.path.join(run_dir, "snapshots"), "last")
     callbacks.save_weights_atomically(teacher, snapshot)
     return teacher, run_dir
 
@@ -68,7 +69,7 @@ def test_cached_logits_give_the_same_metrics(tmp_path, digits, num_teachers):
 def test_logits_are_computed_once_then_read(tmp_path, digits):
     teacher, run_dir = _teacher_run(tmp_path, digits.info, seed=1)
     teacher_logits.attach(digits, [teacher], [(run_dir, "last")], RECIPE)
-    files = sorted(os.listdir(os.path.join(run_dir, teacher_logits.CACHE_DIR)))
+    files = sorted(os.listdir(os.path.join(run_dir, TEACHER_LOGITS_DIR)))
     assert [f.split("-")[0] for f in files] == ["eval", "test", "train_eval"]
 
     def no_teacher(*args, **kwargs):
@@ -80,7 +81,7 @@ def test_logits_are_computed_once_then_read(tmp_path, digits):
     # Another snapshot (new weights) or another batch size is another file, never stale logits.
     teacher.set_weights([w * 0.5 for w in teacher.get_weights()])
     callbacks.save_weights_atomically(
-        teacher, callbacks.snapshot_path(os.path.join(run_dir, "snapshots"), "last")
+        teacher, snapshot_path(os.path.join(run_dir, "snapshots"), "last")
     )
     teacher_logits.attach(digits, [teacher], [(run_dir, "last")], RECIPE, splits=("eval",))
-    assert len(os.listdir(os.path.join(run_dir, teacher_logits.CACHE_DIR))) == 4
+    assert len(os.listdir(os.path.join(run_dir, TEACHER_LOGITS_DIR))) == 4

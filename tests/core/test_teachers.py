@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from kd_efficacy import callbacks, models, run_dir, teachers
+from kd_efficacy import models, run_dir, teachers
 from kd_efficacy.errors import ConfigError
 
 SHAPE, CLASSES = (8, 8, 1), 10
@@ -24,7 +24,7 @@ def _teacher_dir(root, status="complete", epochs=(2,), weights_from=None):
     with open(os.path.join(directory, run_dir.RESULT_JSON), "w") as f:
         json.dump({"status": status, "config_hash": "abc123", "model": info}, f)
     for which in ("last", "best", *epochs):
-        path = callbacks.snapshot_path(snapshots, which)
+        path = run_dir.snapshot_path(snapshots, which)
         if weights_from is not None:
             weights_from.save_weights(path)
         else:

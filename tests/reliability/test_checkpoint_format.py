@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from kd_efficacy import atomic_io, checkpoint, models
+from kd_efficacy import atomic_io, checkpoint, models, run_dir
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.errors import ConfigError
 
@@ -146,7 +146,7 @@ def _legacy_save(directory, distiller, epoch):
     for group, variables in groups.items():
         for i, variable in enumerate(variables):
             arrays[f"{group}/{i:05d}"] = variable.numpy()
-    np.savez(directory / checkpoint.LEGACY_FILENAME, **arrays)
+    np.savez(directory / run_dir.LEGACY_CHECKPOINT, **arrays)
 
 
 def test_an_old_state_npz_is_read_once_then_replaced(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from gin_runner import run_experiment
 
 from kd_efficacy import atomic_io, checkpoint, run_dir, tasks
-from kd_efficacy.studies import summary
+from kd_efficacy.report import summary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEACHER = "gin_configs/quickstart/teacher.gin"

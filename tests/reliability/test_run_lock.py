@@ -32,7 +32,7 @@ def _dead_pid():
 def _plant(directory, number=0, mtime=None, **fields):
     """A lease file as another process would have left it."""
     record = {**run_lock._record(), **fields}
-    path = os.path.join(directory, f"{run_lock.PREFIX}{number}")
+    path = os.path.join(directory, f"{run_dir.LOCK_PREFIX}{number}")
     os.makedirs(directory, exist_ok=True)
     with open(path, "w") as f:
         json.dump(record, f)
@@ -42,7 +42,7 @@ def _plant(directory, number=0, mtime=None, **fields):
 
 
 def _leases(directory):
-    return sorted(n for n in os.listdir(directory) if n.startswith(run_lock.PREFIX))
+    return sorted(n for n in os.listdir(directory) if n.startswith(run_dir.LOCK_PREFIX))
 
 
 def test_a_held_run_is_refused_naming_its_holder_and_free_again_after_release(tmp_path):

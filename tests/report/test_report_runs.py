@@ -15,7 +15,7 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from kd_efficacy import atomic_io, run_dir
 from kd_efficacy.report import __main__ as report_main
-from kd_efficacy.studies import summary
+from kd_efficacy.report import summary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = (

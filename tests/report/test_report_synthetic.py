@@ -8,10 +8,9 @@ import os
 
 import pytest
 
-from kd_efficacy import atomic_io
+from kd_efficacy import atomic_io, run_dir
 from kd_efficacy.report import __main__ as report_main
-from kd_efficacy.report import figures, statistics
-from kd_efficacy.studies import summary
+from kd_efficacy.report import figures, statistics, summary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +33,7 @@ def _run(study, name, role, model, accuracy, teachers=(), dataset="digits", para
         "stop_kd_epoch": more.get("stop_kd_epoch"),
         "recipe": recipe,
     }
-    atomic_io.write_json(os.path.join(directory, summary.PLANNED_JSON), fields)
+    atomic_io.write_json(os.path.join(directory, run_dir.PLANNED_JSON), fields)
     rows = []
     for epoch in (1, 2, 3):
         row = {"epoch": epoch, "train_eval_accuracy": min(1.0, accuracy * epoch / 3 + 0.03)}

@@ -7,7 +7,7 @@ import pytest
 from gin_runner import run_experiment
 
 from kd_efficacy import atomic_io, run_dir
-from kd_efficacy.studies import summary
+from kd_efficacy.report import summary
 
 CAPACITY_GAP = "gin_configs/experiments/capacity_gap/digits.gin"
 LADDER = [

@@ -1,6 +1,7 @@
 """``summary.csv``: one row per planned run, built from run directories alone.
 
-Each run directory holds ``planned.json`` (its place in the study: name, role, teachers), its
+Each run directory holds ``planned.json`` (its place in the study: name, role, teachers; written
+by the study at plan time, ``run_dir.write_planned``), its
 ``result.json`` and ``metrics.jsonl``, so a report can be rebuilt from copied directories,
 including runs gathered from other machines.
 
@@ -12,15 +13,11 @@ its ``test_accuracy`` is its own final test accuracy.
 """
 
 import csv
-import dataclasses
 import io
-import json
 import os
 
 from kd_efficacy import atomic_io, run_dir
 
-PLANNED_JSON = "planned.json"
-SUMMARY_CSV = "summary.csv"
 COLUMNS = (
     "run",
     "role",
@@ -47,34 +44,19 @@ COLUMNS = (
 )
 
 
-def write_planned(directory, run):
-    """Records the run's place in the study (not part of its identity)."""
-    fields = dataclasses.asdict(run)
-    fields["recipe"] = run.recipe.as_dict()
-    atomic_io.write_json(os.path.join(directory, PLANNED_JSON), fields)
-
-
-def _read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
 def planned_runs(study_dir):
     """``{name: planned dict}`` for every run directory under ``<study_dir>/runs``."""
     found = {}
-    root = os.path.join(study_dir, "runs")
+    root = os.path.join(study_dir, run_dir.RUNS_DIR)
     for here, _, files in os.walk(root):
-        if PLANNED_JSON in files:
-            planned = _read_json(os.path.join(here, PLANNED_JSON))
+        if run_dir.PLANNED_JSON in files:
+            planned = run_dir.read_planned(here)
             found[planned["name"]] = dict(planned, dir=here)
     return found
 
 
 def _metrics(directory):
-    path = os.path.join(directory, run_dir.METRICS_JSONL)
-    return atomic_io.read_json_lines(path) if os.path.exists(path) else []
+    return atomic_io.read_json_lines(os.path.join(directory, run_dir.METRICS_JSONL))
 
 
 def teacher_val_accuracy(teacher_dir, epoch):
@@ -157,6 +139,11 @@ def rows(study_dir, order=None):
         }
         out.append(row)
     return out
+
+
+def write(study_dir, table):
+    """Rewrites the study's ``summary.csv`` from summary rows."""
+    atomic_io.write_text(os.path.join(study_dir, run_dir.SUMMARY_CSV), to_csv(table))
 
 
 def to_csv(table):

@@ -7,14 +7,11 @@ It needs no gin config: ``python -m kd_efficacy.report <study_dir>`` rebuilds a 
 copied directories, including runs gathered from other machines.
 """
 
-import json
 import os
 
-from kd_efficacy import atomic_io
-from kd_efficacy.report import chain_sections, grid_sections, report, study
-from kd_efficacy.studies import summary
+from kd_efficacy import atomic_io, run_dir
+from kd_efficacy.report import chain_sections, grid_sections, report, study, summary
 
-STUDY_JSON = "study.json"
 KINDS = ("capacity_gap", "early_stopping", "sequential", "ensemble")
 TITLES = {
     "capacity_gap": "Capacity gap: student accuracy against teacher size",
@@ -56,9 +53,9 @@ def sections_for(found):
 def build(study_dir, kind=None):
     """Writes summary.csv, figures/ and report.md for the study; returns the summary rows."""
     kind = kind or read_kind(study_dir)
-    atomic_io.write_json(os.path.join(study_dir, STUDY_JSON), {"kind": kind})
+    atomic_io.write_json(os.path.join(study_dir, run_dir.STUDY_JSON), {"kind": kind})
     found = study.load(study_dir, kind)
-    atomic_io.write_text(os.path.join(study_dir, summary.SUMMARY_CSV), summary.to_csv(found.rows))
+    summary.write(study_dir, found.rows)
     sections = sections_for(found)
     failed = [r for r in found.rows if r["status"] != "complete"]
     if failed:
@@ -73,11 +70,11 @@ def build(study_dir, kind=None):
 
 
 def read_kind(study_dir):
-    path = os.path.join(study_dir, STUDY_JSON)
-    if not os.path.exists(path):
+    path = os.path.join(study_dir, run_dir.STUDY_JSON)
+    recorded = atomic_io.read_json(path)
+    if recorded is None:
         raise FileNotFoundError(
             f"{path} is missing: it records the study kind; pass the kind explicitly "
             f"(one of {KINDS})"
         )
-    with open(path) as f:
-        return json.load(f)["kind"]
+    return recorded["kind"]
