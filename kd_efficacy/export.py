@@ -17,7 +17,7 @@ from kd_efficacy import run_dir
 
 def export_student(student, export_dir, sample_images, tflite=False, atol=1e-4):
     """Writes ``export_dir/saved_model`` (+ ``student.tflite``); returns the max |Δ logits|."""
-    staging = export_dir.rstrip("/") + ".partial"
+    staging = export_dir.rstrip("/") + run_dir.EXPORT_STAGING_SUFFIX
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
     saved_model = os.path.join(staging, run_dir.SAVED_MODEL)

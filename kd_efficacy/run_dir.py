@@ -39,6 +39,7 @@ SNAPSHOTS_DIR = "snapshots"
 SNAPSHOT_SUFFIX = ".weights.h5"  # Keras insists on this ending
 EPOCH_PREFIX = "epoch_"  # checkpoints/epoch_NNNN/ and snapshots/epoch_NNNN.weights.h5
 EXPORT_DIR = "export"
+EXPORT_STAGING_SUFFIX = ".partial"  # export.partial/: being written and checked, then renamed
 SAVED_MODEL = "saved_model"  # in export/
 TFLITE = "student.tflite"  # in export/
 TEACHER_LOGITS_DIR = "teacher_logits"  # a teacher run's cache, written by its students
