@@ -102,9 +102,10 @@ class _Modes:
     def __init__(self, args, batch_size, log_dir):
         import keras
 
-        from kd_efficacy import callbacks, learning_rate, models
+        from kd_efficacy import callbacks, models, trainer
         from kd_efficacy.data import synthetic
         from kd_efficacy.distiller import Distiller
+        from kd_efficacy.kd_settings import KDSettings
         from kd_efficacy.multi_student import MultiStudentDistiller
         from kd_efficacy.recipe import Recipe
 
@@ -126,18 +127,17 @@ class _Modes:
                 std=info.std,
             )
 
-        def compiled(distiller):
-            optimizer = learning_rate.sgd_for(recipe, self.data.steps_per_epoch)
-            if args.precision == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            distiller.compile(
-                optimizer=optimizer,
+        def compiled(distiller):  # the compile step of a real run (trainer.py)
+            return trainer.compile_distiller(
+                distiller,
+                recipe,
+                self.data.steps_per_epoch,
+                args.precision,
                 jit_compile=args.jit_compile,
                 steps_per_execution=args.steps_per_execution,
             )
-            return distiller
 
-        kd_options = dict(temperature=4.0, ce_weight=1.0, kd_weight=1.0)
+        kd_options = dict(kd=KDSettings())  # the default a run distills with
         common = dict(weight_decay=recipe.weight_decay, num_classes=info.num_classes)
         self.teacher = build(args.teacher)
         self.teacher.compile(

@@ -2,8 +2,9 @@
 
     total = CE_WEIGHT · CE(labels, student) + KD_WEIGHT · T² · KL(teacher ‖ student)
 
-Training from scratch is the same model with no teacher. ``fit()`` stays the only training loop:
-distribution, callbacks and progress bars come from Keras.
+The weights and T come as one ``KDSettings`` value (kd_settings.py). Training from scratch is the
+same model with no teacher and ``KDSettings.scratch()`` (CE only), the default. ``fit()`` stays
+the only training loop: distribution, callbacks and progress bars come from Keras.
 
 Design choices that the tests pin:
 - Teachers are called with ``training=False`` on the *same augmented batch* as the student and
@@ -20,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from kd_efficacy import losses
+from kd_efficacy.kd_settings import KDSettings
 
 
 class _Untracked:
@@ -37,9 +39,7 @@ class Distiller(keras.Model):
         student,
         teachers=(),
         *,
-        temperature=4.0,
-        ce_weight=1.0,
-        kd_weight=0.0,
+        kd=None,
         weight_decay=0.0,
         num_classes=None,
         **kwargs,
@@ -49,18 +49,19 @@ class Distiller(keras.Model):
         for teacher in teachers:
             teacher.trainable = False
         self._teachers = _Untracked(teachers)
-        self.temperature = float(temperature)
+        kd = KDSettings.scratch() if kd is None else kd
+        self.temperature = float(kd.temperature)
         self.weight_decay = float(weight_decay)
         self.ce_weight = self.add_weight(
             name="ce_weight",
             shape=(),
-            initializer=keras.initializers.Constant(ce_weight),
+            initializer=keras.initializers.Constant(kd.ce_weight),
             trainable=False,
         )
         self.kd_weight = self.add_weight(
             name="kd_weight",
             shape=(),
-            initializer=keras.initializers.Constant(kd_weight),
+            initializer=keras.initializers.Constant(kd.kd_weight),
             trainable=False,
         )
         num_classes = num_classes or student.output_shape[-1]

@@ -14,6 +14,7 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
 from kd_efficacy import run_dir
+from kd_efficacy.kd_settings import KDSettings
 
 
 def hparams_of(spec, teacher_names, role=None):
@@ -27,10 +28,8 @@ def hparams_of(spec, teacher_names, role=None):
         "model": spec["model"],
         "teacher": "+".join(teacher_names) if teacher_names else "none",
         "teacher_epoch": spec["teachers"][0]["epoch"] if distill else "none",
-        # The values the Distiller uses for a run without teachers (tasks._execute).
-        "temperature": float(spec.get("temperature", 1.0)),
-        "ce_weight": float(spec.get("ce_weight", 1.0)),
-        "kd_weight": float(spec.get("kd_weight", 0.0)),
+        # A run without teachers logs the values its Distiller uses: KDSettings.scratch().
+        **KDSettings.from_spec(spec).spec_fields(),
         "stop_kd_epoch": 0 if stop is None else int(stop),
         "seed": int(spec["seed"]),
         "dataset": str(recipe["dataset"]),

@@ -15,17 +15,7 @@ builds what the run would build, minus the training state, and raises the same C
 """
 
 from kd_efficacy import data, distribute, models, teachers
-
-# The recipe fields that decide a dataset's streams (``data.build`` arguments).
-_DATA_FIELDS = (
-    "dataset",
-    "global_batch_size",
-    "validation_fraction",
-    "max_train_examples",
-    "augment",
-    "image_size",
-    "data_dir",
-)
+from kd_efficacy.recipe import Recipe
 
 
 def check_spec(spec, strategy, teacher_models=(), cache=None):
@@ -35,8 +25,8 @@ def check_spec(spec, strategy, teacher_models=(), cache=None):
     shares datasets and models already checked between the runs of a study.
     """
     cache = {} if cache is None else cache
-    recipe = spec["recipe"]
-    distribute.check_batch(recipe["global_batch_size"], strategy)
+    recipe = Recipe.from_dict(spec["recipe"])
+    distribute.check_batch(recipe.global_batch_size, strategy)
     info = _dataset_info(recipe, cache)
     _check_model(spec["model"], info, cache)
     for teacher_dir, model_info in teacher_models:
@@ -50,10 +40,10 @@ def model_info(dataset_info):
 
 
 def _dataset_info(recipe, cache):
-    key = ("data",) + tuple(str(recipe.get(k)) for k in _DATA_FIELDS)
+    args = recipe.data_args()
+    key = ("data", recipe.dataset, *(str(v) for v in args.values()))
     if key not in cache:
-        args = {k: recipe.get(k) for k in _DATA_FIELDS if k != "dataset"}
-        cache[key] = data.build(recipe["dataset"], **args).info
+        cache[key] = data.build(recipe.dataset, **args).info
     return cache[key]
 
 

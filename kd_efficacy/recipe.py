@@ -24,6 +24,16 @@ from kd_efficacy.data.datasets import VALIDATION_FRACTION
 from kd_efficacy.errors import ConfigError
 
 LR_SCHEDULES = ("cosine", "step", "constant")
+# The fields that decide a dataset's streams, besides the dataset itself: ``data.build``'s
+# keyword arguments, listed once (``Recipe.data_args``).
+DATA_FIELDS = (
+    "global_batch_size",
+    "validation_fraction",
+    "max_train_examples",
+    "augment",
+    "image_size",
+    "data_dir",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +79,17 @@ class Recipe:
                 "drop the boundaries at or after the last epoch"
             )
 
+    @classmethod
+    def from_dict(cls, fields):
+        """The recipe a spec's ``recipe`` entry (``as_dict``, through JSON) describes."""
+        return cls(**{**fields, "lr_boundaries": tuple(fields.get("lr_boundaries", ()))})
+
     def as_dict(self):
         return dataclasses.asdict(self)
+
+    def data_args(self):
+        """``data.build``'s keyword arguments: ``data.build(recipe.dataset, **data_args())``."""
+        return {name: getattr(self, name) for name in DATA_FIELDS}
 
     def eval_epochs(self, always=()):
         """The 1-based epochs whose end evaluates validation (and train-set metrics)."""

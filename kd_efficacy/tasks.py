@@ -1,8 +1,10 @@
 """The two units every study is built from: ``train`` (from scratch) and ``distill``.
 
 Both describe a run as a spec (plain JSON data: its identity) and hand it to ``execute``, which
-builds data, models, the Distiller and callbacks and calls ``model.fit``, the only training loop.
-Training from scratch is a Distiller without teachers.
+runs it in named steps: resume state (run_dir.py, checkpoint.py) -> build (trainer.py: data,
+models, the compiled Distiller) -> fit (``model.fit``, the only training loop, with the run's
+callbacks) -> record (run_record.py: result.json, export). Training from scratch is a Distiller
+without teachers, with ``KDSettings.scratch()`` (CE only).
 """
 
 import os
@@ -18,30 +20,22 @@ from kd_efficacy import (
     atomic_io,
     callbacks,
     checkpoint,
-    data,
     distribute,
-    export,
-    hardware,
     hparams_logging,
-    learning_rate,
+    kd_settings,
     mimicry,
-    models,
     preflight,
     progress,
     run_dir,
     run_lock,
-    teacher_logits,
+    run_record,
     teachers,
+    trainer,
 )
-from kd_efficacy.config_types import (
-    NonNegativeFloat,
-    PositiveFloat,
-    PositiveInt,
-    distinct,
-)
+from kd_efficacy.config_types import PositiveInt, distinct
 from kd_efficacy.data import unreadable
-from kd_efficacy.distiller import Distiller
 from kd_efficacy.errors import ConfigError, RunFailed
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 
 TEACHER_EPOCHS = ("last", "best")
@@ -72,9 +66,7 @@ def distill(
     teacher_dirs: str | distinct(str) = gin.REQUIRED,
     recipe: Recipe = gin.REQUIRED,
     teacher_epoch: TeacherEpoch = "last",
-    temperature: PositiveFloat = 4.0,
-    ce_weight: NonNegativeFloat = 1.0,
-    kd_weight: NonNegativeFloat = 1.0,
+    kd: KDSettings = kd_settings.DEFAULT,
     stop_kd_epoch: PositiveInt | None = None,
     snapshot_epochs: SnapshotEpochs = (),
 ):
@@ -90,10 +82,8 @@ def distill(
         list(zip(teacher_dirs, hashes)),
         recipe,
         ctx.seed,
+        kd,
         teacher_epoch,
-        temperature,
-        ce_weight,
-        kd_weight,
         stop_kd_epoch,
         snapshot_epochs,
     )
@@ -125,18 +115,18 @@ def distill_spec(
     teacher_refs,
     recipe,
     seed,
+    kd,
     teacher_epoch="last",
-    temperature=4.0,
-    ce_weight=1.0,
-    kd_weight=1.0,
     stop_kd_epoch=None,
     snapshot_epochs=(),
 ):
     """The spec of a distillation run; values that need other values are checked here, before any
     work (each value's own type and range were checked where gin bound it: config_types.py).
 
-    ``teacher_refs``: (teacher run dir, teacher spec hash) pairs. Studies know the hash of a
-    teacher they have not trained yet, so a whole plan can be checked before training starts.
+    ``kd``: the ``KDSettings``; its fields stay flat in the spec (kd_settings.py: old run
+    directories keep their hashes). ``teacher_refs``: (teacher run dir, teacher spec hash)
+    pairs. Studies know the hash of a teacher they have not trained yet, so a whole plan can be
+    checked before training starts.
     """
     spec = train_spec(student, recipe, seed, snapshot_epochs)  # shared fields and checks
     if stop_kd_epoch is not None and not stop_kd_epoch < recipe.epochs:
@@ -153,9 +143,7 @@ def distill_spec(
         **spec,
         "task": "distill",
         "teachers": teacher_specs,
-        "temperature": float(temperature),
-        "ce_weight": float(ce_weight),
-        "kd_weight": float(kd_weight),
+        **kd.spec_fields(),
         "stop_kd_epoch": None if stop_kd_epoch is None else int(stop_kd_epoch),
     }
 
@@ -191,6 +179,21 @@ def execute(ctx, spec, wait_for_lock=None):
 
 
 def _execute(ctx, spec, out_dir):
+    """One run in named steps: resume state -> build -> fit -> record."""
+    complete, finished = _resume_state(ctx, spec, out_dir)
+    if complete:
+        print(f"[kd_efficacy] {ctx.model_dir}: complete run of the same config, nothing to do")
+        return run_dir.read_result(ctx.model_dir)
+    started = time.time()
+    built = trainer.build(ctx, spec, _paths(ctx.model_dir)["checkpoints"], finished)
+    paths = _paths(out_dir)
+    _fit(ctx, spec, built, paths, out_dir)
+    return run_record.record(ctx, spec, built, paths, out_dir, started)
+
+
+def _resume_state(ctx, spec, out_dir):
+    """(complete, finished epochs) of the run in ``ctx.model_dir``, the same on every worker;
+    the chief claims the directory (run_dir.py), other workers only read it."""
     directory = ctx.model_dir  # read: run state, teachers; written only when out_dir is it
     distribute.check_batch(spec["recipe"]["global_batch_size"], ctx.strategy)
     if out_dir == directory:
@@ -202,84 +205,36 @@ def _execute(ctx, spec, out_dir):
     distribute.check_same_on_all_workers(
         ctx.strategy, [complete, finished], f"the state of the run in {directory}"
     )
-    if complete:
-        print(f"[kd_efficacy] {directory}: complete run of the same config, nothing to do")
-        return run_dir.read_result(directory)
-    started = time.time()
-    recipe = Recipe(**{**spec["recipe"], "lr_boundaries": tuple(spec["recipe"]["lr_boundaries"])})
-    paths = _paths(out_dir)
-    keras.utils.set_random_seed(spec["seed"])
-    dataset = data.build(
-        recipe.dataset,
-        global_batch_size=recipe.global_batch_size,
-        seed=spec["seed"],
-        initial_epoch=finished,
-        validation_fraction=recipe.validation_fraction,
-        max_train_examples=recipe.max_train_examples,
-        augment=recipe.augment,
-        image_size=recipe.image_size,
-        data_dir=recipe.data_dir,
-    )
-    info = dataset.info
-    teacher_dirs = [os.path.normpath(os.path.join(directory, t["dir"])) for t in spec["teachers"]]
-    for teacher_dir in teacher_dirs:
-        teachers.check_compatible(
-            teacher_dir, teachers.model_info(teacher_dir), info.num_classes, info.image_shape
-        )
-    with ctx.strategy.scope():
-        student = models.build(
-            spec["model"],
-            input_shape=info.image_shape,
-            num_classes=info.num_classes,
-            mean=info.mean,
-            std=info.std,
-            sync_batchnorm=recipe.sync_batchnorm,
-        )
-        loaded = [teachers.load(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
-        if loaded:  # eval streams carry the teachers' cached logits (teacher_logits.py)
-            snapshots = [(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
-            dataset = teacher_logits.attach(dataset, loaded, snapshots, recipe)
-        distiller = Distiller(
-            student,
-            loaded,
-            temperature=spec.get("temperature", 1.0),
-            ce_weight=spec.get("ce_weight", 1.0),
-            kd_weight=spec.get("kd_weight", 0.0),
-            weight_decay=recipe.weight_decay,
-            num_classes=info.num_classes,
-        )
-        optimizer = learning_rate.sgd_for(recipe, dataset.steps_per_epoch)
-        if ctx.precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        distiller.compile(optimizer=optimizer, jit_compile=ctx.jit_compile)
-        optimizer.build(student.trainable_variables)
-        finished = checkpoint.restore(_paths(directory)["checkpoints"], distiller)
-    history = _history_until(_paths(directory)["metrics"], finished, paths["metrics"])
-    # Mimicry and HParams (mimicry.py, hparams_logging.py): the teachers' own level, once, on
-    # both splits: validation for choosing, test for reporting.
-    teacher_accuracy = (
-        {
-            "val": mimicry.teacher_accuracy(loaded, dataset.eval),
-            "test": mimicry.teacher_accuracy(loaded, dataset.test),
-        }
-        if loaded
-        else None
-    )
-    teacher_names = [teachers.model_info(d)["name"] for d in teacher_dirs]
+    return complete, finished
+
+
+def _fit(ctx, spec, built, paths, out_dir):
+    """``model.fit`` from the restored epoch, with the run's callbacks; a diverged run is
+    recorded as failed (its last good checkpoint kept) and raises RunFailed."""
+    directory = ctx.model_dir
+    history = _history_until(_paths(directory)["metrics"], built.finished, paths["metrics"])
+    teacher_names = [teachers.model_info(d)["name"] for d in built.teacher_dirs]
     hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
-    eval_epochs = _eval_epochs(recipe, spec)
+    eval_epochs = _eval_epochs(built.recipe, spec)
     fit_callbacks = _callbacks(
-        distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs
+        built.distiller,
+        spec,
+        paths,
+        built.dataset,
+        history,
+        ctx,
+        built.teacher_accuracy,
+        eval_epochs,
     )
     # The line an interrupt prints reads model_dir's checkpoint: the one the rerun resumes from.
     progress.run_started(directory, _paths(directory)["checkpoints"])
     try:
-        distiller.fit(
-            dataset.train,
-            steps_per_epoch=dataset.steps_per_epoch,
-            epochs=recipe.epochs,
-            initial_epoch=finished,
-            validation_data=dataset.eval,  # the validation split: all selection reads it
+        built.distiller.fit(
+            built.dataset.train,
+            steps_per_epoch=built.dataset.steps_per_epoch,
+            epochs=built.recipe.epochs,
+            initial_epoch=built.finished,
+            validation_data=built.dataset.eval,  # the validation split: all selection reads it
             validation_freq=eval_epochs,
             callbacks=fit_callbacks,
             verbose=ctx.verbose,
@@ -288,40 +243,6 @@ def _execute(ctx, spec, out_dir):
     except callbacks.NonFiniteLoss as e:
         run_dir.write_result(out_dir, spec, "failed", reason=str(e))
         raise RunFailed(f"{directory}: {e}") from None
-    test = distiller.evaluate(dataset.test, verbose=0, return_dict=True)
-    history = atomic_io.read_json_lines(paths["metrics"])
-    fields = {
-        "task": spec["task"],
-        "model": {
-            "name": spec["model"],
-            # Trainable parameters, as papers count them (BatchNorm statistics excluded).
-            "params": models.trainable_param_count(student),
-            "input_shape": list(info.image_shape),
-            "num_classes": info.num_classes,
-            "mean": list(info.mean),
-            "std": list(info.std),
-        },
-        "dataset": info.name,
-        "splits": {"train": info.num_train, "validation": info.num_eval, "test": info.num_test},
-        "selection_split": "validation",  # best epoch/snapshot; test is for reporting only
-        "teachers": spec["teachers"],
-        "seed": spec["seed"],
-        "epochs": recipe.epochs,
-        "last": history[-1] if history else {},
-        "best": _best(history),
-        "test": {k: float(v) for k, v in test.items()},
-        "train_seconds": float(sum(row.get("epoch_seconds", 0.0) for row in history)),
-        "session_seconds": time.time() - started,
-        "replicas": ctx.strategy.num_replicas_in_sync,
-        "teacher_val_accuracy": teacher_accuracy and teacher_accuracy["val"],
-        "teacher_test_accuracy": teacher_accuracy and teacher_accuracy["test"],
-        "hardware": hardware.describe(),
-    }
-    sample = next(iter(dataset.test))[0][:8]
-    error = export.export_student(student, paths["export"], sample, recipe.export_tflite)
-    fields["export"] = {"dir": run_dir.EXPORT_DIR, "max_logit_error": error}
-    hparams_logging.log_final(paths["logs"], fields, recipe.epochs)
-    return run_dir.write_result(out_dir, spec, "complete", **fields)
 
 
 def _paths(directory):
@@ -347,12 +268,6 @@ def _eval_epochs(recipe, spec):
     (teacher snapshots, the ESKD stop epoch), so no curve loses the points a report draws."""
     always = [*spec["snapshot_epochs"], spec.get("stop_kd_epoch") or 0]
     return recipe.eval_epochs(always)
-
-
-def _best(history):
-    key = "val_accuracy"
-    rows = [row for row in history if key in row]
-    return max(rows, key=lambda row: row[key]) if rows else {}
 
 
 def _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs):

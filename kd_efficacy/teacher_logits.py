@@ -28,15 +28,6 @@ from kd_efficacy import atomic_io, run_dir
 
 # Splits whose logits would exceed this stay uncached (e.g. ImageNet's train set: 5 GB).
 MAX_CACHE_BYTES = 256 * 2**20
-# Recipe fields that decide which images an eval stream yields, and in which batches.
-_EVAL_FIELDS = (
-    "dataset",
-    "validation_fraction",
-    "max_train_examples",
-    "image_size",
-    "augment",
-    "global_batch_size",
-)
 
 
 def splits_for(recipe):
@@ -54,7 +45,7 @@ def attach(dataset, teachers, snapshots, recipe, splits=None):
     splits = splits_for(recipe) if splits is None else splits
     description = {
         "info": dataclasses.asdict(dataset.info),
-        "recipe": {k: recipe.as_dict()[k] for k in _EVAL_FIELDS},
+        "recipe": eval_fields(recipe),
         "policy": keras.mixed_precision.global_policy().name,
     }
     # One compiled forward pass per teacher, shared by the splits; the same call the Distiller's
@@ -75,6 +66,13 @@ def attach(dataset, teachers, snapshots, recipe, splits=None):
         ]
         attached[split] = _zip(stream, per_teacher, recipe.global_batch_size)
     return dataclasses.replace(dataset, **attached)
+
+
+def eval_fields(recipe):
+    """The recipe fields that decide which images an eval stream yields, and in which batches:
+    the data arguments, less where the files are (``info`` names the dataset's content)."""
+    args = {k: v for k, v in recipe.data_args().items() if k != "data_dir"}
+    return {"dataset": recipe.dataset, **args}
 
 
 def logits_for(forward, teacher_dir, epoch, split, stream, description):

@@ -103,6 +103,7 @@ class _Setup:
 
         from kd_efficacy import models
         from kd_efficacy.distiller import Distiller
+        from kd_efficacy.kd_settings import KDSettings
 
         keras.mixed_precision.set_global_policy(precision)
         with strategy.scope():
@@ -119,9 +120,7 @@ class _Setup:
             distiller = Distiller(
                 built["student"],
                 [built["teacher"]],
-                temperature=4.0,
-                ce_weight=0.1,
-                kd_weight=0.9,
+                kd=KDSettings(4.0, 0.1, 0.9),
                 weight_decay=5e-4,
                 num_classes=self.flags.num_classes,
             )

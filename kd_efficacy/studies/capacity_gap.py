@@ -8,7 +8,9 @@ loss against teacher: the paper's "the student cannot mimic the large teacher".
 
 import gin
 
-from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
+from kd_efficacy import kd_settings
+from kd_efficacy.config_types import NonNegativeInt
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import grid
 from kd_efficacy.studies.grid import Seeds, Teachers, Variants
@@ -24,9 +26,7 @@ def capacity_gap(
     seeds: Seeds = (0, 1, 2),
     teacher_seed: NonNegativeInt = 0,
     variants: Variants | None = None,
-    temperature: PositiveFloat = 4.0,
-    ce_weight: NonNegativeFloat = 0.1,
-    kd_weight: NonNegativeFloat = 0.9,
+    kd: KDSettings = kd_settings.DEFAULT,
 ):
     return grid.run_grid(
         ctx,
@@ -38,7 +38,5 @@ def capacity_gap(
         seeds=seeds,
         teacher_seed=teacher_seed,
         variants=variants,
-        temperature=temperature,
-        ce_weight=ce_weight,
-        kd_weight=kd_weight,
+        kd=kd,
     )

@@ -8,13 +8,13 @@ distillation grid, compared with full KD and the student trained from scratch.
 
 import gin
 
+from kd_efficacy import kd_settings
 from kd_efficacy.config_types import (
-    NonNegativeFloat,
     NonNegativeInt,
-    PositiveFloat,
     PositiveInt,
     distinct,
 )
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.studies import grid
 from kd_efficacy.studies.grid import Seeds, Teachers
@@ -31,9 +31,7 @@ def early_stopping(
     stop_kd_epochs: distinct(PositiveInt) = (),
     seeds: Seeds = (0, 1, 2),
     teacher_seed: NonNegativeInt = 0,
-    temperature: PositiveFloat = 4.0,
-    ce_weight: NonNegativeFloat = 0.1,
-    kd_weight: NonNegativeFloat = 0.9,
+    kd: KDSettings = kd_settings.DEFAULT,
 ):
     """``teacher_epochs``: early-stopped teacher snapshots; ``stop_kd_epochs``: ESKD points."""
     variants = {"kd": ("last", None)}
@@ -49,7 +47,5 @@ def early_stopping(
         seeds=seeds,
         teacher_seed=teacher_seed,
         variants=variants,
-        temperature=temperature,
-        ce_weight=ce_weight,
-        kd_weight=kd_weight,
+        kd=kd,
     )

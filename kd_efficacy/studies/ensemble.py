@@ -13,9 +13,10 @@ import os
 
 import gin
 
-from kd_efficacy import atomic_io, data, ensembles, run_dir
-from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
+from kd_efficacy import atomic_io, data, ensembles, kd_settings, run_dir
+from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.report import study_report
 from kd_efficacy.studies import plan
@@ -49,9 +50,7 @@ def ensemble(
     seeds: Seeds = (0,),
     teacher_seed: NonNegativeInt = 0,
     ensemble_teaches: bool = True,
-    temperature: PositiveFloat = 4.0,
-    ce_weight: NonNegativeFloat = 0.1,
-    kd_weight: NonNegativeFloat = 0.9,
+    kd: KDSettings = kd_settings.DEFAULT,
 ):
     chain = list(chain)
     if len(chain) < 3:
@@ -59,8 +58,7 @@ def ensemble(
             f"an ensemble needs at least 2 members, but CHAIN {chain} has {len(chain) - 1} "
             f"student{'' if len(chain) == 2 else 's'}; give a chain of at least 3 models"
         )
-    kd = {"temperature": temperature, "ce_weight": ce_weight, "kd_weight": kd_weight}
-    runs = chain_plan(chain, recipe, teacher_recipe, seeds, teacher_seed, **kd)
+    runs = chain_plan(chain, recipe, teacher_recipe, seeds, teacher_seed, kd)
     planned = {run.name for run in runs}
     teacher = f"teacher/{chain[0]}_s{teacher_seed}"
     for seed in seeds:
@@ -69,7 +67,7 @@ def ensemble(
                 if name in planned:
                     continue
                 teachers = (teacher,) if group == "distilled" else ()
-                runs.append(PlannedRun(name, group, model, seed, recipe, teachers, **kd))
+                runs.append(PlannedRun(name, group, model, seed, recipe, teachers, kd=kd))
                 planned.add(name)
         if ensemble_teaches:
             runs.append(
@@ -80,7 +78,7 @@ def ensemble(
                     seed,
                     recipe,
                     tuple(members(chain, seed, "independent")),
-                    **kd,
+                    kd=kd,
                 )
             )
     outcomes = plan.execute_plan(ctx, runs, ctx.only_run)
@@ -91,15 +89,7 @@ def ensemble(
 
 def evaluate_all(study_dir, chain, seeds, recipe):
     """Writes ensembles.csv: one row per (group, seed)."""
-    dataset = data.build(
-        recipe.dataset,
-        global_batch_size=recipe.global_batch_size,
-        validation_fraction=recipe.validation_fraction,
-        max_train_examples=recipe.max_train_examples,
-        data_dir=recipe.data_dir,
-        image_size=recipe.image_size,
-        augment="none",
-    )
+    dataset = data.build(recipe.dataset, **{**recipe.data_args(), "augment": "none"})
     images, labels = ensembles.arrays(dataset.test)
     validation = ensembles.arrays(dataset.eval)  # picks each ensemble's best member
     lines = [

@@ -12,6 +12,7 @@ The student trained from scratch (role 'scratch') is the baseline for every vari
 
 from typing import Annotated
 
+from kd_efficacy import kd_settings
 from kd_efficacy.config_types import Described, NonNegativeInt, PositiveInt, distinct
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.report import study_report
@@ -42,9 +43,7 @@ def grid_plan(
     seeds=(0, 1, 2),
     teacher_seed=0,
     variants=None,
-    temperature=4.0,
-    ce_weight=0.1,
-    kd_weight=0.9,
+    kd=kd_settings.DEFAULT,
 ):
     variants = {"kd": ("last", None)} if variants is None else dict(variants)
     if not variants:
@@ -98,9 +97,7 @@ def grid_plan(
                         teachers=(f"teacher/{teacher}_s{teacher_seed}",),
                         teacher_epoch=str(teacher_epoch),
                         stop_kd_epoch=stop_kd_epoch,
-                        temperature=temperature,
-                        ce_weight=ce_weight,
-                        kd_weight=kd_weight,
+                        kd=kd,
                     )
                 )
     return runs

@@ -14,8 +14,9 @@ import dataclasses
 import os
 import time
 
-from kd_efficacy import atomic_io, preflight, run_dir, run_lock, tasks, teachers
+from kd_efficacy import atomic_io, kd_settings, preflight, run_dir, run_lock, tasks, teachers
 from kd_efficacy.errors import ConfigError, PlanReady
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.run_dir import STUDY_LOG, run_path
 
@@ -32,9 +33,7 @@ class PlannedRun:
     recipe: Recipe
     teachers: tuple[str, ...] = ()  # names of earlier planned runs; empty: train from scratch
     teacher_epoch: str = "last"
-    temperature: float = 4.0
-    ce_weight: float = 0.1
-    kd_weight: float = 0.9
+    kd: KDSettings = kd_settings.DEFAULT  # unused by a run without teachers
     stop_kd_epoch: int | None = None
     snapshot_epochs: tuple[int, ...] = ()
 
@@ -76,10 +75,8 @@ def specs_for(study_dir, runs):
                 refs,
                 run.recipe,
                 run.seed,
+                run.kd,
                 run.teacher_epoch,
-                run.temperature,
-                run.ce_weight,
-                run.kd_weight,
                 run.stop_kd_epoch,
                 run.snapshot_epochs,
             )

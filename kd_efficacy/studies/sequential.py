@@ -7,8 +7,10 @@ shared by every seed's chain.
 
 import gin
 
-from kd_efficacy.config_types import NonNegativeFloat, NonNegativeInt, PositiveFloat
+from kd_efficacy import kd_settings
+from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.report import study_report
 from kd_efficacy.studies import plan
@@ -25,9 +27,7 @@ def chain_plan(
     teacher_recipe=None,
     seeds=(0, 1, 2),
     teacher_seed=0,
-    temperature=4.0,
-    ce_weight=0.1,
-    kd_weight=0.9,
+    kd=kd_settings.DEFAULT,
 ):
     """Planned runs of the chain, direct KD and scratch; also used by the ensemble study."""
     chain = list(chain)
@@ -36,7 +36,6 @@ def chain_plan(
             f"a KD chain needs a teacher and at least one student, got {chain}; "
             "e.g. CHAIN = ['resnet56', 'resnet20', 'resnet8']"
         )
-    kd = {"temperature": temperature, "ce_weight": ce_weight, "kd_weight": kd_weight}
     teacher = f"teacher/{chain[0]}_s{teacher_seed}"
     runs = [PlannedRun(teacher, "teacher", chain[0], teacher_seed, teacher_recipe or recipe)]
     student = chain[-1]
@@ -44,12 +43,12 @@ def chain_plan(
         previous = teacher
         for i, model in enumerate(chain[1:], start=1):
             name = f"chain/s{seed}/{i}_{model}"
-            runs.append(PlannedRun(name, f"chain_{i}", model, seed, recipe, (previous,), **kd))
+            runs.append(PlannedRun(name, f"chain_{i}", model, seed, recipe, (previous,), kd=kd))
             previous = name
         if len(chain) > 2:
             runs.append(
                 PlannedRun(
-                    f"direct/{student}_s{seed}", "direct", student, seed, recipe, (teacher,), **kd
+                    f"direct/{student}_s{seed}", "direct", student, seed, recipe, (teacher,), kd=kd
                 )
             )
         runs.append(PlannedRun(f"scratch/{student}_s{seed}", "scratch", student, seed, recipe))
@@ -64,14 +63,10 @@ def sequential(
     teacher_recipe: Recipe | None = None,
     seeds: Seeds = (0, 1, 2),
     teacher_seed: NonNegativeInt = 0,
-    temperature: PositiveFloat = 4.0,
-    ce_weight: NonNegativeFloat = 0.1,
-    kd_weight: NonNegativeFloat = 0.9,
+    kd: KDSettings = kd_settings.DEFAULT,
 ):
     """``chain``: model names from the teacher to the final student."""
-    runs = chain_plan(
-        chain, recipe, teacher_recipe, seeds, teacher_seed, temperature, ce_weight, kd_weight
-    )
+    runs = chain_plan(chain, recipe, teacher_recipe, seeds, teacher_seed, kd)
     outcomes = plan.execute_plan(ctx, runs, ctx.only_run)
     # Other workers of a multi-worker job write nothing into the study directory.
     return study_report.build(ctx.model_dir, "sequential") if ctx.is_chief else outcomes

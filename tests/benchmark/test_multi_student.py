@@ -6,10 +6,11 @@ import tensorflow as tf
 
 from kd_efficacy import callbacks
 from kd_efficacy.distiller import Distiller
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.multi_student import MultiStudentDistiller
 
 NUM_CLASSES = 10
-OPTIONS = dict(temperature=3.0, ce_weight=0.4, kd_weight=0.6, weight_decay=5e-4)
+OPTIONS = dict(kd=KDSettings(3.0, 0.4, 0.6), weight_decay=5e-4)
 
 
 def _net(seed):

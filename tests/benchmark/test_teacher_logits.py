@@ -8,6 +8,7 @@ import pytest
 
 from kd_efficacy import callbacks, data, models, teacher_logits
 from kd_efficacy.distiller import Distiller
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.run_dir import TEACHER_LOGITS_DIR, snapshot_path
 
@@ -54,7 +55,7 @@ def _evaluate(distiller, dataset):
 def test_cached_logits_give_the_same_metrics(tmp_path, digits, num_teachers):
     runs = [_teacher_run(tmp_path, digits.info, seed) for seed in range(1, num_teachers + 1)]
     teachers = [teacher for teacher, _ in runs]
-    distiller = Distiller(_model("resnet8", digits.info, 9), teachers, kd_weight=1.0)
+    distiller = Distiller(_model("resnet8", digits.info, 9), teachers, kd=KDSettings(4.0, 1.0, 1.0))
     distiller.compile(optimizer="sgd")
     snapshots = [(run_dir, "last") for _, run_dir in runs]
     cached = teacher_logits.attach(digits, teachers, snapshots, RECIPE)

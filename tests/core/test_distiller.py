@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from kd_efficacy import callbacks, losses
 from kd_efficacy.distiller import Distiller
+from kd_efficacy.kd_settings import KDSettings
 
 NUM_CLASSES = 10
 
@@ -36,7 +37,7 @@ def _dataset(n=32, batch=16):
 def test_teacher_is_frozen_and_outside_checkpoints():
     teacher = _net(batchnorm=True, seed=1, name="teacher")
     before = [w.numpy().copy() for w in teacher.weights]  # includes BN moving statistics
-    distiller = Distiller(_net(seed=2, name="student"), [teacher], temperature=4.0, kd_weight=1.0)
+    distiller = Distiller(_net(seed=2, name="student"), [teacher], kd=KDSettings(4.0, 1.0, 1.0))
     distiller.compile(optimizer=keras.optimizers.SGD(0.5))
     distiller.fit(_dataset(), epochs=2, verbose=0)
     for old, new in zip(before, teacher.weights):
@@ -50,7 +51,7 @@ def test_teacher_is_frozen_and_outside_checkpoints():
 def test_train_step_loss_is_weighted_sum_of_terms():
     images, labels = _batch()
     teacher, student = _net(seed=1), _net(seed=2)
-    distiller = Distiller(student, [teacher], temperature=3.0, ce_weight=0.3, kd_weight=0.7)
+    distiller = Distiller(student, [teacher], kd=KDSettings(3.0, 0.3, 0.7))
     distiller.compile(optimizer=keras.optimizers.SGD(0.0))
     logs = distiller.test_on_batch(images, labels, return_dict=True)
     ce = losses.cross_entropy(labels, student(images)).numpy().mean()
@@ -62,9 +63,7 @@ def test_train_step_loss_is_weighted_sum_of_terms():
 
 def test_kd_schedule_reaches_the_compiled_step():
     """After STOP_KD_EPOCH the compiled step must use KD weight 0 (loss == CE)."""
-    distiller = Distiller(
-        _net(seed=2), [_net(seed=1)], temperature=4.0, ce_weight=0.1, kd_weight=0.9
-    )
+    distiller = Distiller(_net(seed=2), [_net(seed=1)], kd=KDSettings(4.0, 0.1, 0.9))
     distiller.compile(optimizer=keras.optimizers.SGD(0.1))
     history = distiller.fit(_dataset(), epochs=3, verbose=0, callbacks=[callbacks.KDSchedule(1)])
     loss, ce, kd = (history.history[k] for k in ("loss", "ce", "kd"))
@@ -87,9 +86,7 @@ def _one_step_weights(strategy, batchnorm, sync):
     with strategy.scope():
         teacher = _net(batchnorm=True, seed=1)
         student = _net(batchnorm=batchnorm, sync=sync, seed=2)
-        distiller = Distiller(
-            student, [teacher], temperature=4.0, kd_weight=0.9, ce_weight=0.1, weight_decay=5e-4
-        )
+        distiller = Distiller(student, [teacher], kd=KDSettings(4.0, 0.1, 0.9), weight_decay=5e-4)
         distiller.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9))
     distiller.fit(data, epochs=1, verbose=0)
     return [w.numpy() for w in student.weights]

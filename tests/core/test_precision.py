@@ -8,6 +8,7 @@ import pytest
 from kd_efficacy import losses, models, tasks
 from kd_efficacy.context import RunContext
 from kd_efficacy.distiller import Distiller
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 
 
@@ -40,7 +41,7 @@ def test_mixed_bfloat16_distill_step_keeps_losses_in_float32(policy):
     assert losses.kd_term(teacher_probs, logits, 4.0).dtype == "float32"
     assert losses.cross_entropy(labels, logits).dtype == "float32"
 
-    distiller = Distiller(student, [teacher], temperature=4.0, ce_weight=0.1, kd_weight=0.9)
+    distiller = Distiller(student, [teacher], kd=KDSettings(4.0, 0.1, 0.9))
     distiller.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
     logs = distiller.train_on_batch(images, labels, return_dict=True)
     assert all(np.isfinite(v) for v in logs.values()), logs

@@ -75,7 +75,7 @@ CASES = [
     Case("int_given_a_float", "teacher", "GLOBAL_BATCH_SIZE = 32.5",
          "GLOBAL_BATCH_SIZE = 32.5 (recipe.global_batch_size)", "expected an integer >= 1"),
     Case("float_given_none", "student", f"{TEACHER_OK}; KD_WEIGHT = None",
-         "KD_WEIGHT = None (distill.kd_weight)", "expected a number >= 0"),
+         "KD_WEIGHT = None (kd.kd_weight)", "expected a number >= 0"),
     Case("float_given_a_string", "teacher", "BASE_LR = 'fast'", "BASE_LR = 'fast'",
          "expected a number > 0"),
     Case("bool_given_an_int", "teacher", "recipe.nesterov = 1", "recipe.nesterov = 1",
@@ -130,7 +130,7 @@ CASES = [
          "(32, 32, 3)", "same dataset and image_size"),
     # KD parameters
     Case("temperature_zero", "student", f"{TEACHER_OK}; TEMPERATURE = 0",
-         "TEMPERATURE = 0 (distill.temperature)", "a number > 0"),
+         "TEMPERATURE = 0 (kd.temperature)", "a number > 0"),
     Case("negative_kd_weight", "student", f"{TEACHER_OK}; KD_WEIGHT = -1", "KD_WEIGHT = -1",
          "a number >= 0"),
     Case("stop_kd_epoch_at_end", "student", f"{TEACHER_OK}; STOP_KD_EPOCH = 15",

@@ -11,6 +11,7 @@ import pytest
 from kd_efficacy import atomic_io, checkpoint, models, run_dir
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.kd_settings import KDSettings
 
 
 def _student(order=("a", "b"), units=4):
@@ -22,7 +23,7 @@ def _student(order=("a", "b"), units=4):
 
 
 def _distiller(student, trained=False):
-    distiller = Distiller(student, kd_weight=0.0)
+    distiller = Distiller(student, kd=KDSettings(4.0, 1.0, 0.0))
     optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
     distiller.compile(optimizer=optimizer)
     optimizer.build(student.trainable_variables)

@@ -1,0 +1,101 @@
+"""What a run trains with: its data, student, teachers and compiled Distiller, restored.
+
+The "build" step of a run (tasks._execute: resume state -> build -> fit -> record), in the spirit
+of Model Garden's Task/Trainer split: ``build`` turns a spec into the objects ``fit`` needs, and
+``compile_distiller`` is the one compile step, which the benchmark reuses so it times the
+optimizer a real run trains with.
+"""
+
+import dataclasses
+import os
+
+import keras
+
+from kd_efficacy import checkpoint, data, learning_rate, mimicry, models, teacher_logits, teachers
+from kd_efficacy.distiller import Distiller
+from kd_efficacy.kd_settings import KDSettings
+from kd_efficacy.recipe import Recipe
+
+
+@dataclasses.dataclass
+class Built:
+    recipe: Recipe
+    dataset: object  # data.Data, with cached teacher logits attached to its eval streams
+    student: keras.Model
+    teachers: list  # the loaded (frozen) teacher models
+    teacher_dirs: list
+    distiller: Distiller
+    finished: int  # epochs the restored checkpoint holds: fit's initial epoch
+    # The teachers' own accuracy on both splits (validation for choosing, test for reporting).
+    teacher_accuracy: dict | None
+
+
+def build(ctx, spec, checkpoints, finished):
+    """The run's objects; ``finished`` epochs (read from ``checkpoints``) decide where the data
+    stream starts, and the checkpoint is restored into the compiled Distiller."""
+    recipe = Recipe.from_dict(spec["recipe"])
+    keras.utils.set_random_seed(spec["seed"])
+    dataset = data.build(
+        recipe.dataset, **recipe.data_args(), seed=spec["seed"], initial_epoch=finished
+    )
+    info = dataset.info
+    teacher_dirs = [
+        os.path.normpath(os.path.join(ctx.model_dir, t["dir"])) for t in spec["teachers"]
+    ]
+    for teacher_dir in teacher_dirs:
+        teachers.check_compatible(
+            teacher_dir, teachers.model_info(teacher_dir), info.num_classes, info.image_shape
+        )
+    with ctx.strategy.scope():
+        student = models.build(
+            spec["model"],
+            input_shape=info.image_shape,
+            num_classes=info.num_classes,
+            mean=info.mean,
+            std=info.std,
+            sync_batchnorm=recipe.sync_batchnorm,
+        )
+        loaded = [teachers.load(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
+        if loaded:  # eval streams carry the teachers' cached logits (teacher_logits.py)
+            snapshots = [(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
+            dataset = teacher_logits.attach(dataset, loaded, snapshots, recipe)
+        distiller = Distiller(
+            student,
+            loaded,
+            kd=KDSettings.from_spec(spec),
+            weight_decay=recipe.weight_decay,
+            num_classes=info.num_classes,
+        )
+        compile_distiller(
+            distiller, recipe, dataset.steps_per_epoch, ctx.precision, ctx.jit_compile
+        )
+        finished = checkpoint.restore(checkpoints, distiller)
+    # Mimicry and HParams (mimicry.py): the teachers' own level, once per run.
+    teacher_accuracy = (
+        {
+            "val": mimicry.teacher_accuracy(loaded, dataset.eval),
+            "test": mimicry.teacher_accuracy(loaded, dataset.test),
+        }
+        if loaded
+        else None
+    )
+    return Built(
+        recipe, dataset, student, loaded, teacher_dirs, distiller, finished, teacher_accuracy
+    )
+
+
+def compile_distiller(
+    distiller, recipe, steps_per_epoch, precision, jit_compile=False, steps_per_execution=1
+):
+    """SGD with the recipe's schedule (loss-scaled under float16), compiled; the optimizer's
+    slots are built now so a checkpoint restores into them before the first step."""
+    optimizer = learning_rate.sgd_for(recipe, steps_per_epoch)
+    if precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    distiller.compile(
+        optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=steps_per_execution
+    )
+    # Every student's variables, in train_step's order (MultiStudentDistiller has several).
+    students = getattr(distiller, "students", [distiller.student])
+    optimizer.build([v for student in students for v in student.trainable_variables])
+    return distiller
