@@ -15,6 +15,7 @@ contract (docs/ARCHITECTURE.md, "Run directory (contract)") is made once:
 - ``assert_run_contract(run_dir)``: what a complete run directory promises, read from disk only
   (no model is built unless ``load_export=True``); returns the parsed result.json.
 - ``assert_study_contract(study_dir)``: the study files, and every planned run's contract.
+- ``assert_same_weights(a, b)``: two Keras ``.weights.h5`` files hold bit-identical arrays.
 """
 
 import csv
@@ -109,6 +110,25 @@ def assert_cli_ok(done):
     return done
 
 
+def h5_arrays(path):
+    """Every array in a Keras ``.weights.h5`` file, in file order."""
+    import h5py
+
+    arrays = []
+    with h5py.File(path) as f:
+        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
+    return arrays
+
+
+def assert_same_weights(a, b):
+    import numpy as np
+
+    x, y = h5_arrays(a), h5_arrays(b)
+    assert len(x) == len(y) > 0, f"{a}: {len(x)} arrays, {b}: {len(y)}"
+    for i, (p, q) in enumerate(zip(x, y)):
+        np.testing.assert_array_equal(p, q, err_msg=f"array {i} of {a} and {b}")
+
+
 def _assert_finite(metrics, where):
     for key, value in metrics.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -159,7 +179,9 @@ def assert_run_contract(directory, load_export=False):
     wanted = {"last", "best"} | {f"epoch_{e:04d}" for e in spec.get("snapshot_epochs") or []}
     for name in wanted:
         assert os.path.isfile(os.path.join(snapshots, f"{name}.weights.h5")), f"snapshot {name}"
-    assert checkpoint.finished_epochs(os.path.join(directory, "checkpoints")) == epochs
+    checkpoints = os.path.join(directory, "checkpoints")
+    assert checkpoint.finished_epochs(checkpoints) == epochs, f"{directory}: checkpoint epoch"
+    assert os.path.isfile(checkpoint.prefix(checkpoints) + ".index"), "latest.json names no files"
     logs = os.path.join(directory, "logs")
     for sub in ("train", "validation"):
         assert _events_in(os.path.join(logs, sub)), f"{directory}: no event file in logs/{sub}"

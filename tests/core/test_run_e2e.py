@@ -2,10 +2,10 @@
 
 import json
 import os
+import shutil
 import signal
 import time
 
-import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,6 +15,7 @@ from kd_testing import (
     TINY_RUN,
     assert_cli_ok,
     assert_run_contract,
+    assert_same_weights,
     run_cli,
     run_experiment,
     start_cli,
@@ -92,20 +93,40 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert_cli_ok(run_cli(TEACHER_GIN, binds, killed))
     assert_run_contract(killed)
     for name in ("last", "best"):
-        clean_arrays = _h5_arrays(clean / f"snapshots/{name}.weights.h5")
-        resumed_arrays = _h5_arrays(killed / f"snapshots/{name}.weights.h5")
-        assert len(clean_arrays) == len(resumed_arrays) > 0
-        for x, y in zip(clean_arrays, resumed_arrays):
-            np.testing.assert_array_equal(x, y)
+        assert_same_weights(
+            clean / f"snapshots/{name}.weights.h5", killed / f"snapshots/{name}.weights.h5"
+        )
     assert (
         json.loads((clean / "result.json").read_text())["test"]
         == json.loads((killed / "result.json").read_text())["test"]
     )
 
 
-def _h5_arrays(path):
-    """Every array in a Keras ``.weights.h5`` file, in file order."""
-    arrays = []
-    with h5py.File(path) as f:
-        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
-    return arrays
+def _drop_last_line(path):
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
+
+
+BREAKAGES = {
+    "result_of_another_spec": lambda d: (d / "run.json").write_text(
+        (d / "run.json").read_text().replace('"seed": 0', '"seed": 1')
+    ),
+    "missing_epoch_row": lambda d: _drop_last_line(d / "metrics.jsonl"),
+    "missing_requested_snapshot": lambda d: os.remove(d / "snapshots/epoch_0001.weights.h5"),
+    "checkpoint_one_epoch_behind": lambda d: (d / "checkpoints/latest.json").write_text(
+        json.dumps({"dir": "epoch_0002", "epoch": 1})
+    ),
+    "checkpoint_files_missing": lambda d: shutil.rmtree(d / "checkpoints/epoch_0002"),
+    "no_validation_events": lambda d: shutil.rmtree(d / "logs/validation"),
+    "no_export": lambda d: shutil.rmtree(d / "export"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_the_contract_check_catches_a_broken_run(teacher_dir, tmp_path, breakage):
+    """assert_run_contract (tests/kd_testing.py) can fail: each breakage of a copy is caught."""
+    broken = tmp_path / "broken"
+    shutil.copytree(teacher_dir, broken)
+    assert_run_contract(broken)
+    BREAKAGES[breakage](broken)
+    with pytest.raises(AssertionError):
+        assert_run_contract(broken)

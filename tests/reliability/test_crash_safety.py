@@ -6,14 +6,13 @@ import json
 import os
 import shutil
 
-import h5py
-import numpy as np
 import pytest
 from kd_testing import (
     CAPACITY_GAP_GIN,
     TEACHER_GIN,
     TINY_STUDY,
     assert_run_contract,
+    assert_same_weights,
     run_experiment,
 )
 
@@ -141,20 +140,8 @@ def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
     run_experiment([TEACHER_GIN], RESNET8, killed)
     resumed = assert_run_contract(killed)
     assert resumed["test"] == result["test"] and resumed["last"] == result["last"]
-    assert _same_h5(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
+    assert_same_weights(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
     assert sorted(os.listdir(killed / "checkpoints")) == sorted(os.listdir(clean / "checkpoints"))
-
-
-def _same_h5(a, b):
-    x, y = _h5_arrays(a), _h5_arrays(b)
-    return len(x) == len(y) > 0 and all(np.array_equal(p, q) for p, q in zip(x, y))
-
-
-def _h5_arrays(path):
-    arrays = []
-    with h5py.File(path) as f:
-        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
-    return arrays
 
 
 @pytest.mark.parametrize(
