@@ -10,7 +10,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
-for _path in (REPO_ROOT, TESTS_DIR):  # the package, and shared helpers such as gin_runner
+for _path in (REPO_ROOT, TESTS_DIR):  # the package, and shared helpers (kd_testing)
     if _path not in sys.path:
         sys.path.insert(0, _path)
 

@@ -5,11 +5,11 @@ import os
 
 import gin
 import pytest
+from kd_testing import REPO_ROOT as ROOT
 
 from kd_efficacy import config_types, run
 from kd_efficacy.errors import ConfigError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL = sorted(glob.glob(os.path.join(ROOT, "gin_configs", "**", "*.gin"), recursive=True))
 RUNNABLE = [p for p in ALL if "/experiments/" in p or "/quickstart/" in p]
 

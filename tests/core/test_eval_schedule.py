@@ -1,15 +1,12 @@
 """``recipe.eval_every``: validation and train-set metrics on a thinned schedule, never losing
 the epochs a study reads (the last epoch, teacher snapshot epochs, the ESKD stop epoch)."""
 
-import json
-
 import pytest
-from gin_runner import run_experiment
+from kd_testing import TEACHER_GIN, assert_run_contract, run_experiment
 
+from kd_efficacy import atomic_io
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
-
-TEACHER = "gin_configs/quickstart/teacher.gin"
 
 
 def test_eval_epochs_keep_the_last_and_the_requested_epochs():
@@ -32,10 +29,9 @@ def test_a_run_evaluates_only_on_its_schedule(tmp_path):
         "recipe.eval_every = 3",
         "SNAPSHOT_EPOCHS = [1]",
     ]
-    run_experiment([TEACHER], bindings, model_dir=tmp_path / "run")
-    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
-    assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5]
+    run_experiment([TEACHER_GIN], bindings, model_dir=tmp_path / "run")
+    result = assert_run_contract(tmp_path / "run")  # epochs 1..5 in metrics.jsonl, among others
+    rows = atomic_io.read_json_lines(tmp_path / "run" / "metrics.jsonl")
     assert [r["epoch"] for r in rows if "val_accuracy" in r] == [1, 3, 5]
     assert [r["epoch"] for r in rows if "train_eval_accuracy" in r] == [1, 3, 5]
-    result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["best"]["epoch"] in (1, 3, 5) and "val_accuracy" in result["last"]

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from gin_runner import run_experiment
+from kd_testing import STUDENT_GIN, TEACHER_GIN, assert_run_contract, run_experiment
 
 from kd_efficacy import data, models
 from kd_efficacy.data import digits
@@ -19,9 +19,7 @@ from kd_efficacy.data.examples import IndexedSplit, Storage
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.errors import ConfigError
 
-TEACHER = "gin_configs/quickstart/teacher.gin"
-STUDENT = "gin_configs/quickstart/student.gin"
-FAST = ["EPOCHS = 4", "GLOBAL_BATCH_SIZE = 32", "recipe.max_train_examples = 256"]
+FAST = ["EPOCHS = 4", "recipe.max_train_examples = 256"]  # on top of TINY_RUN
 
 
 def test_validation_is_held_out_of_training_and_disjoint_from_test():
@@ -72,12 +70,9 @@ def _accuracy(model, stream):
 def test_best_epoch_and_snapshot_follow_validation_not_test(tmp_path, monkeypatch):
     _shuffled_test_labels(monkeypatch)
     directory = tmp_path / "teacher"
-    run_experiment([TEACHER], FAST + ["MODEL = 'resnet8'"], model_dir=directory, tiny=False)
-    result = json.loads((directory / "result.json").read_text())
-    rows = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
-    val = [row["val_accuracy"] for row in rows]
-    assert result["selection_split"] == "validation"
-    assert result["best"]["epoch"] == rows[int(np.argmax(val))]["epoch"]
+    run_experiment([TEACHER_GIN], FAST + ["MODEL = 'resnet8'"], model_dir=directory)
+    # The contract: selection_split 'validation', best = the epoch of the best val_accuracy.
+    result = assert_run_contract(directory)
     # The selected numbers are validation numbers: far above the chance-level test split.
     assert result["best"]["val_accuracy"] > 0.5 > 0.25 > result["test"]["accuracy"]
 
@@ -120,18 +115,19 @@ def _capture_start(monkeypatch, store):
 def test_a_seed_gives_scratch_and_kd_students_the_same_start(tmp_path, monkeypatch):
     """Paired design: loading a teacher must not shift the student's RNG or data order."""
     teacher = tmp_path / "teacher"
-    run_experiment([TEACHER], ["MODEL = 'resnet8'"], model_dir=teacher)
+    run_experiment([TEACHER_GIN], ["MODEL = 'resnet8'"], model_dir=teacher)
+    assert_run_contract(teacher)
     starts = []
     _capture_start(monkeypatch, starts)
     scratch = ["MODEL = 'resnet8'", "SEED = 3"]
     with pytest.raises(_Captured):
-        run_experiment([TEACHER], scratch, model_dir=tmp_path / "scratch")
+        run_experiment([TEACHER_GIN], scratch, model_dir=tmp_path / "scratch")
     kd = ["STUDENT = 'resnet8'", f"TEACHER_DIR = '{teacher}'", "SEED = 3"]
     with pytest.raises(_Captured):
-        run_experiment([STUDENT], kd, model_dir=tmp_path / "kd")
+        run_experiment([STUDENT_GIN], kd, model_dir=tmp_path / "kd")
     other_seed = ["MODEL = 'resnet8'", "SEED = 4"]
     with pytest.raises(_Captured):
-        run_experiment([TEACHER], other_seed, model_dir=tmp_path / "other")
+        run_experiment([TEACHER_GIN], other_seed, model_dir=tmp_path / "other")
     first, second, third = starts
     assert len(first["weights"]) == len(second["weights"])
     for a, b in zip(first["weights"], second["weights"]):

@@ -10,19 +10,16 @@ The three first runs are launched together (each subprocess pays ~4 s of CPU for
 
 import concurrent.futures
 import hashlib
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from kd_testing import TEACHER_GIN, assert_cli_ok, assert_run_contract, run_cli
 from PIL import Image
 
-from kd_efficacy import atomic_io, checkpoint, data
+from kd_efficacy import checkpoint, data
 from kd_efficacy.data import image_folder
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHECK = "kd_efficacy.data.check"
 # Every mode a photo folder mixes (written in turn), saved as PNG or JPEG.
 MODES = (("RGB", "png"), ("L", "png"), ("RGBA", "png"), ("P", "png"), ("RGB", "jpg"), ("L", "jpg"))
@@ -46,7 +43,6 @@ def write_folder(root, sizes=(8,), per_class=(6, 2), ragged=False):
 
 
 def cli(folder, model_dir, *extra):
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     bindings = [
         f"DATASET = 'image_folder:{folder}'",
         "MODEL = 'resnet8'",
@@ -56,21 +52,7 @@ def cli(folder, model_dir, *extra):
         "recipe.image_size = 16",
         *extra,
     ]
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kd_efficacy.run",
-            "--gin_file=gin_configs/quickstart/teacher.gin",
-            f"--model_dir={model_dir}",
-            *(f"--gin_bindings={b}" for b in bindings),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(TEACHER_GIN, bindings, model_dir, env={"CUDA_VISIBLE_DEVICES": ""})
 
 
 def one_line(done, code, *fragments):
@@ -153,12 +135,10 @@ def test_broken_data_mid_run_keeps_the_checkpoint_and_resumes(runs):
     digest = _digest(checkpoint.arrays(state))
     assert not (model_dir / "result.json").exists()
     os.replace(runs["late_bad"] + ".good", runs["late_bad"])  # the user's fix
-    done = cli(folder, model_dir)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert_cli_ok(cli(folder, model_dir))
     assert _digest(checkpoint.arrays(state)) == digest  # resumed, not retrained
-    assert [r["epoch"] for r in atomic_io.read_json_lines(model_dir / "metrics.jsonl")] == [1]
-    result = json.loads((model_dir / "result.json").read_text())
-    assert result["status"] == "complete" and result["splits"]["test"] == 4
+    result = assert_run_contract(model_dir)  # complete, metrics of epoch 1 only, ...
+    assert result["splits"]["test"] == 4
 
 
 @pytest.mark.parametrize("ragged", [False, True], ids=["cached", "per_file"])

@@ -8,13 +8,13 @@ import sys
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from kd_testing import REPO_ROOT, cli_env
 from PIL import Image
 
 from kd_efficacy import data
 from kd_efficacy.data import check, tfds_source
 from kd_efficacy.errors import DataError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "kd_efficacy_test_shards"
 
 
@@ -45,10 +45,10 @@ class KdEfficacyTestShards(tfds.core.GeneratorBasedBuilder):
 
 
 def _check_cli(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    env = cli_env(CUDA_VISIBLE_DEVICES="")
     return subprocess.run(
         [sys.executable, "-m", "kd_efficacy.data.check", *args],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,

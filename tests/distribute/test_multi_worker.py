@@ -10,33 +10,31 @@ import json
 import os
 import socket
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from kd_testing import REPO_ROOT, TEACHER_GIN, assert_run_contract, cli_command, cli_env
 from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
 from kd_efficacy import keras_multi_worker_fix
 
 LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch.py")
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT_S = 240
 # The upstream failures, one per Keras call the fix handles.
 UPSTREAM_ERRORS = (
     "Attempt to convert a value (PerReplica",  # _maybe_symbolic_build reduces a data batch
     "Invalid reduction dimension",  # reduce_per_replica reduces scalar metrics along axis 0
 )
-FLAGS = [
-    "--gin_file=gin_configs/quickstart/teacher.gin",
-    "--gin_file=gin_configs/testing/smoke.gin",
-    "--gin_bindings=MODEL = 'resnet8'",
-    "--gin_bindings=STRATEGY = 'multi_worker'",
-    "--gin_bindings=recipe.max_train_examples = 128",
-    "--gin_bindings=recipe.warmup_epochs = 0",
+GIN_FILES = [TEACHER_GIN, "gin_configs/testing/smoke.gin"]
+BINDINGS = [
+    "MODEL = 'resnet8'",
+    "STRATEGY = 'multi_worker'",
+    "recipe.max_train_examples = 128",
+    "recipe.warmup_epochs = 0",
     # Unsynchronized BN keeps each replica's moving statistics (Keras 3): only synchronized BN
     # makes *every* student weight a function of the global batch, hence equal on all workers.
-    "--gin_bindings=recipe.sync_batchnorm = True",
-    "--gin_bindings=experiment.verbose = 0",
+    "recipe.sync_batchnorm = True",
+    "experiment.verbose = 0",
 ]
 
 
@@ -58,10 +56,8 @@ def _run_cluster(tmp_path, model_dir, extra_env=None):
         for index in range(2):
             scratch = tmp_path / f"tmp{index}"
             scratch.mkdir(exist_ok=True)
-            env = dict(
-                os.environ,
-                TF_CPP_MIN_LOG_LEVEL="2",
-                TMPDIR=str(scratch),
+            env = cli_env(
+                TMPDIR=scratch,
                 TF_CONFIG=json.dumps(
                     {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
                 ),
@@ -69,7 +65,7 @@ def _run_cluster(tmp_path, model_dir, extra_env=None):
                 **(extra_env or {}),
             )
             log = logs.enter_context(open(tmp_path / f"worker{index}.log", "w"))
-            cmd = [sys.executable, LAUNCH, *FLAGS, f"--model_dir={model_dir}"]
+            cmd = cli_command(GIN_FILES, BINDINGS, model_dir, launcher=LAUNCH)
             procs.append(subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=log))
         for proc in procs:
             try:
@@ -102,9 +98,7 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
     for key in weights:
         np.testing.assert_array_equal(chief[key], other[key], err_msg=key)
 
-    result = json.loads((model_dir / "result.json").read_text())
-    assert result["status"] == "complete" and result["replicas"] == 2
-    assert (model_dir / "export" / "saved_model" / "saved_model.pb").exists()
+    assert assert_run_contract(model_dir)["replicas"] == 2
     assert sorted(os.listdir(model_dir)) == [
         "checkpoints",
         "config.gin",

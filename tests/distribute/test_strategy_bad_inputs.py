@@ -4,7 +4,7 @@ import json
 
 import keras
 import pytest
-from gin_runner import run_experiment
+from kd_testing import run_experiment
 
 from kd_efficacy import distribute
 from kd_efficacy.errors import ConfigError

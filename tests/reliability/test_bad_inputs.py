@@ -15,14 +15,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from kd_testing import TINY_STUDY, run_cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GIN = {
     "teacher": "quickstart/teacher.gin",
     "student": "quickstart/student.gin",
@@ -32,7 +30,7 @@ GIN = {
     "ensemble": "experiments/ensemble/digits.gin",
     "train_leaves": "datasets/digits.gin schedules/digits.gin runs/train.gin",
 }
-SMALL_STUDY = "TEACHERS = ['resnet8']; STUDENT = 'resnet8'; SEEDS = [0]"
+SMALL_STUDY = "; ".join(TINY_STUDY)
 TEACHER_OK = "TEACHER_DIR = '{root}/teacher'"
 
 
@@ -241,19 +239,9 @@ def tree_digest(root):
 
 def _launch(item, root, fresh_root):
     fresh = os.path.join(fresh_root, item.id)
-    args = item.args(root, fresh)
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "SLURM_JOB_ID")}
-    # No GPU, so that the GPU-only errors fire on any CI machine; quiet TensorFlow logs.
-    env.update(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", **dict(item.env))
-    done = subprocess.run(
-        [sys.executable, "-m", "kd_efficacy.run", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return done, fresh
+    # No GPU, so that the GPU-only errors fire on any CI machine.
+    env = {"CUDA_VISIBLE_DEVICES": "", **dict(item.env)}
+    return run_cli(args=item.args(root, fresh), env=env, timeout=600), fresh
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,10 @@ epoch) runs in CI; the long ones, one per study, are ``pytest -m slow`` (README 
 records a longer run's figures).
 """
 
+import os
+
 import pytest
+from kd_testing import assert_study_contract
 
 from tools import chaos
 
@@ -16,6 +19,8 @@ def _check(figures, kills, double_starts=0):
     assert figures["double_starts"] == double_starts
     assert figures["runs_lost"] == 0, figures["lost"]
     assert figures["identical"], figures["differences"]
+    for study in ("clean", "chaos"):  # both end as complete studies, every run's contract held
+        assert_study_contract(os.path.join(figures["workdir"], study))
 
 
 def test_an_eskd_run_killed_on_both_sides_of_its_stop_epoch(tmp_path):

@@ -6,17 +6,21 @@ import json
 import os
 import shutil
 
-import h5py
-import numpy as np
 import pytest
-from gin_runner import run_experiment
+from kd_testing import (
+    CAPACITY_GAP_GIN,
+    TEACHER_GIN,
+    TINY_STUDY,
+    assert_run_contract,
+    assert_same_weights,
+    run_experiment,
+)
 
 from kd_efficacy import atomic_io, checkpoint, data, progress, run, run_dir
 from kd_efficacy.errors import ConfigError, RunFailed
 from kd_efficacy.preemption import Preempted
 
-TEACHER = "gin_configs/quickstart/teacher.gin"
-TINY = [
+RESNET8 = [
     "MODEL = 'resnet8'",
     "recipe.train_set_metrics = False",
     "experiment.deterministic = True",
@@ -80,7 +84,7 @@ def test_disk_full_mid_run_then_read_only_then_fixed(tmp_path, monkeypatch):
     """A failed checkpoint write keeps the previous state; an unwritable model_dir is refused
     before any work; once the disk is fixed the run resumes and completes."""
     directory = tmp_path / "run"
-    binds = TINY + ["EPOCHS = 3"]
+    binds = RESNET8 + ["EPOCHS = 3"]
     real_checkpoint, calls = checkpoint._checkpoint, []
 
     class DiskFullWriter:
@@ -95,7 +99,7 @@ def test_disk_full_mid_run_then_read_only_then_fixed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint, "_checkpoint", checkpoint_until_disk_full)
     with pytest.raises(OSError, match="No space left"):
-        run_experiment([TEACHER], binds, directory)
+        run_experiment([TEACHER_GIN], binds, directory)
     monkeypatch.setattr(checkpoint, "_checkpoint", real_checkpoint)
     assert checkpoint.finished_epochs(directory / "checkpoints") == 1
     assert sorted(os.listdir(directory / "checkpoints")) == ["epoch_0001", "latest.json"]
@@ -105,25 +109,19 @@ def test_disk_full_mid_run_then_read_only_then_fixed(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "build", lambda *a, **k: pytest.fail("work started"))
     before = _tree(directory)
     with pytest.raises(ConfigError, match="not writable.*Read-only file system"):
-        run_experiment([TEACHER], binds, directory)
+        run_experiment([TEACHER_GIN], binds, directory)
     assert _tree(directory) == before
     monkeypatch.undo()
 
-    result = run_experiment([TEACHER], binds, directory)
-    assert result["status"] == "complete"
-    rows = atomic_io.read_json_lines(directory / "metrics.jsonl")
-    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    run_experiment([TEACHER_GIN], binds, directory)
+    assert_run_contract(directory)  # complete: epochs 1..3, checkpoint at 3, snapshots, export
 
 
 def test_unwritable_study_dir_is_refused_before_any_work(tmp_path, monkeypatch):
     _read_only_probe(monkeypatch)
     monkeypatch.setattr(data, "build", lambda *a, **k: pytest.fail("work started"))
     with pytest.raises(ConfigError, match="not writable"):
-        run_experiment(
-            ["gin_configs/experiments/capacity_gap/digits.gin"],
-            ["TEACHERS = ['resnet8']", "STUDENT = 'resnet8'", "SEEDS = [0]"],
-            tmp_path / "study",
-        )
+        run_experiment([CAPACITY_GAP_GIN], TINY_STUDY, tmp_path / "study")
     assert not (tmp_path / "study").exists()
 
 
@@ -131,7 +129,7 @@ def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
     """The window between the last epoch's checkpoint and result.json: the rerun trains nothing,
     writes the same result and snapshot, and drops a killed writer's temporary file."""
     clean = tmp_path / "clean"
-    result = run_experiment([TEACHER], TINY, clean)
+    result = run_experiment([TEACHER_GIN], RESNET8, clean)
     killed = tmp_path / "killed"
     shutil.copytree(clean, killed)
     for name in ("result.json", "operative_config.gin", "snapshots/last.weights.h5"):
@@ -139,22 +137,11 @@ def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
     shutil.rmtree(killed / "export")
     (killed / "checkpoints" / ".tmp-killed").mkdir()
     (killed / "checkpoints" / ".tmp-killed" / "ckpt.index").write_bytes(b"half")
-    resumed = run_experiment([TEACHER], TINY, killed)
+    run_experiment([TEACHER_GIN], RESNET8, killed)
+    resumed = assert_run_contract(killed)
     assert resumed["test"] == result["test"] and resumed["last"] == result["last"]
-    assert _same_h5(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
+    assert_same_weights(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
     assert sorted(os.listdir(killed / "checkpoints")) == sorted(os.listdir(clean / "checkpoints"))
-
-
-def _same_h5(a, b):
-    x, y = _h5_arrays(a), _h5_arrays(b)
-    return len(x) == len(y) > 0 and all(np.array_equal(p, q) for p, q in zip(x, y))
-
-
-def _h5_arrays(path):
-    arrays = []
-    with h5py.File(path) as f:
-        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
-    return arrays
 
 
 @pytest.mark.parametrize(

@@ -3,36 +3,29 @@ good checkpoint; a study reports the failed run and the runs blocked by it, aver
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
-from gin_runner import run_experiment
+from kd_testing import (
+    CAPACITY_GAP_GIN,
+    KD_ONLY,
+    TEACHER_GIN,
+    TINY_STUDY,
+    assert_study_contract,
+    run_cli,
+    run_experiment,
+)
 
 from kd_efficacy import atomic_io, checkpoint, run_dir, tasks
-from kd_efficacy.report import summary
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TEACHER = "gin_configs/quickstart/teacher.gin"
-TINY = ["MODEL = 'resnet8'", "EPOCHS = 3", "recipe.train_set_metrics = False"]
+RESNET8 = ["MODEL = 'resnet8'", "EPOCHS = 3", "recipe.train_set_metrics = False"]
 
 
 def test_huge_learning_rate_fails_the_run_with_epoch_and_step(tmp_path):
     directory = tmp_path / "diverged"
     bindings = ["BASE_LR = 1e6", "EPOCHS = 2", "recipe.max_train_examples = 256"]
-    done = subprocess.run(
-        [sys.executable, "-m", "kd_efficacy.run", f"--gin_file={TEACHER}"]
-        + [f"--gin_bindings={b}" for b in bindings]
-        + [f"--model_dir={directory}"],
-        cwd=ROOT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_cli(TEACHER_GIN, bindings, directory, timeout=600)
     last = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 3, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
@@ -80,7 +73,7 @@ def test_last_good_checkpoint_is_kept(tmp_path, monkeypatch, at_end, message):
     monkeypatch.setattr(tasks, "_callbacks", with_breaker)
     directory = tmp_path / "run"
     with pytest.raises(tasks.RunFailed, match=message):
-        run_experiment([TEACHER], TINY, directory)
+        run_experiment([TEACHER_GIN], RESNET8, directory)
     result = run_dir.read_result(directory)
     assert result["status"] == "failed" and message in result["reason"]
     assert checkpoint.finished_epochs(directory / "checkpoints") == 1
@@ -92,25 +85,17 @@ def test_last_good_checkpoint_is_kept(tmp_path, monkeypatch, at_end, message):
 
 def test_study_reports_failed_and_blocked_runs(tmp_path):
     study = tmp_path / "study"
-    rows = run_experiment(
-        ["gin_configs/experiments/capacity_gap/digits.gin"],
-        [
-            "TEACHERS = ['resnet8']",
-            "STUDENT = 'resnet8'",
-            "SEEDS = [0]",
-            "VARIANTS = {'kd': ('last', None)}",
-            "recipe.train_set_metrics = False",
-            "teacher/recipe.base_lr = 1e6",
-        ],
-        study,
-    )
+    bindings = [*TINY_STUDY, KD_ONLY, "recipe.train_set_metrics = False"]
+    rows = run_experiment([CAPACITY_GAP_GIN], bindings + ["teacher/recipe.base_lr = 1e6"], study)
     status = {r["run"]: r["status"] for r in rows}
     assert status == {
         "teacher/resnet8_s0": "failed",
         "kd/resnet8/resnet8_s0": "blocked",
         "scratch/resnet8_s0": "complete",
     }
-    on_disk = {r["run"]: r for r in summary.read_csv(study / "summary.csv")}
+    # The study's files all there, the scratch run complete (its contract), the others as above.
+    failed = {"teacher/resnet8_s0": "failed", "kd/resnet8/resnet8_s0": "blocked"}
+    on_disk = assert_study_contract(study, statuses=failed)
     assert "loss became" in on_disk["teacher/resnet8_s0"]["reason"]
     assert on_disk["kd/resnet8/resnet8_s0"]["reason"] == "teacher teacher/resnet8_s0 did not train"
     log = {e["run"]: e["action"] for e in atomic_io.read_json_lines(study / "study_log.jsonl")}

@@ -6,16 +6,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
+from kd_testing import TEACHER_GIN, assert_run_contract, start_cli
 
 from kd_efficacy import atomic_io, checkpoint
 from kd_efficacy.errors import EXIT_INTERRUPTED, EXIT_PREEMPTED
 from tools import chaos
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINDINGS = [
     "EPOCHS = 4",
     "GLOBAL_BATCH_SIZE = 32",
@@ -27,25 +26,16 @@ BINDINGS = [
 ]
 
 
-def _command(model_dir):
-    return (
-        [sys.executable, "-m", "kd_efficacy.run", "--gin_file=gin_configs/quickstart/teacher.gin"]
-        + [f"--gin_bindings={b}" for b in BINDINGS]
-        + [f"--model_dir={model_dir}"]
-    )
-
-
 def _run(model_dir, **kwargs):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])  # this checkout
-    return subprocess.Popen(_command(model_dir), cwd=ROOT, env=env, text=True, **kwargs)
+    return start_cli(TEACHER_GIN, BINDINGS, model_dir, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
     """The run never stopped, which both stopped runs must end identical to."""
     directory = tmp_path_factory.mktemp("preemption") / "clean"
-    assert _run(directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait(600) == 0
+    assert _run(directory).wait(600) == 0
+    assert_run_contract(directory)
     return directory
 
 
@@ -60,7 +50,7 @@ def test_a_stopped_run_exits_in_one_line_and_the_rerun_resumes_bit_identically(
     tmp_path, clean, sent, code, head
 ):
     stopped = tmp_path / "stopped"
-    proc = _run(stopped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _run(stopped, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while time.time() < deadline and not checkpoint.finished_epochs(stopped / "checkpoints"):
         time.sleep(0.05)
@@ -78,7 +68,8 @@ def test_a_stopped_run_exits_in_one_line_and_the_rerun_resumes_bit_identically(
     rows = atomic_io.read_json_lines(stopped / "metrics.jsonl")
     assert [r["epoch"] for r in rows][:saved] == list(range(1, saved + 1))
 
-    assert _run(stopped, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait(600) == 0
+    assert _run(stopped).wait(600) == 0
+    assert_run_contract(stopped)
     run = os.path.relpath(stopped, tmp_path)
     assert chaos.metrics_rows(stopped) == chaos.metrics_rows(clean)
     assert chaos.result_fields(stopped) == chaos.result_fields(clean)

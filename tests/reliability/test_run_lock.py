@@ -14,12 +14,23 @@ import threading
 import time
 
 import pytest
+from kd_testing import (
+    CAPACITY_GAP_GIN,
+    KD_ONLY,
+    REPO_ROOT,
+    TEACHER_GIN,
+    TINY_RUN,
+    TINY_STUDY,
+    assert_run_contract,
+    assert_study_contract,
+    cli_command,
+    cli_env,
+)
 
 from kd_efficacy import atomic_io, run_dir, run_lock
 from kd_efficacy.errors import EXIT_LOCKED
 from kd_efficacy.run_lock import Held
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAST = run_lock.Settings(lease_seconds=1.0, heartbeat_seconds=0.1)
 
 
@@ -117,7 +128,8 @@ def test_racing_processes_take_a_lease_exactly_once(tmp_path, stale):
     racers = [
         subprocess.Popen(
             [sys.executable, "-c", RACER, str(directory), str(start)],
-            cwd=ROOT,
+            cwd=REPO_ROOT,
+            env=cli_env(),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -130,32 +142,18 @@ def test_racing_processes_take_a_lease_exactly_once(tmp_path, stale):
     assert _leases(directory) == [f"run.lock.{winners[0][1]}"]
 
 
-def _command(config, bindings, model_dir):
-    return (
-        [sys.executable, "-m", "kd_efficacy.run", f"--gin_file=gin_configs/{config}"]
-        + [f"--gin_bindings={b}" for b in bindings]
-        + [f"--model_dir={model_dir}"]
-    )
-
-
 def _start_together(commands):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
     procs = [
-        subprocess.Popen(c, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            c, cwd=REPO_ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for c in commands
     ]
     outputs = [p.communicate(timeout=600) for p in procs]
     return [(p.returncode, out.decode(), err.decode()) for p, (out, err) in zip(procs, outputs)]
 
 
-RUN_BINDINGS = [
-    "MODEL = 'resnet8'",
-    "EPOCHS = 2",
-    "GLOBAL_BATCH_SIZE = 32",
-    "recipe.max_train_examples = 128",
-    "recipe.train_set_metrics = False",
-    "experiment.verbose = 0",
-]
+RUN_BINDINGS = [*TINY_RUN, "MODEL = 'resnet8'", "recipe.train_set_metrics = False"]
 
 
 def test_the_cli_refuses_a_run_another_process_holds(tmp_path):
@@ -163,7 +161,7 @@ def test_the_cli_refuses_a_run_another_process_holds(tmp_path):
     model_dir = tmp_path / "teacher"
     lease = run_lock.try_acquire(str(model_dir))
     try:
-        [(rc, _, err)] = _start_together([_command(TEACHER_GIN, RUN_BINDINGS, model_dir)])
+        [(rc, _, err)] = _start_together([cli_command(TEACHER_GIN, RUN_BINDINGS, model_dir)])
     finally:
         lease.release()
     assert rc == EXIT_LOCKED, err[-3000:]
@@ -176,30 +174,17 @@ def test_the_cli_refuses_a_run_another_process_holds(tmp_path):
 @pytest.mark.slow
 def test_two_starts_of_one_run_train_it_once(tmp_path):
     model_dir = tmp_path / "teacher"
-    command = _command(TEACHER_GIN, RUN_BINDINGS, model_dir)
+    command = cli_command(TEACHER_GIN, RUN_BINDINGS, model_dir)
     results = _start_together([command, command])
     assert sorted(rc for rc, _, _ in results) == [0, EXIT_LOCKED], results
     refused = next(err for rc, _, err in results if rc == EXIT_LOCKED)
     last = refused.strip().splitlines()[-1]
     assert last.startswith(f"error: {model_dir} is being trained by pid ") and " since " in last
     assert "Traceback" not in refused
-    assert run_dir.is_complete(model_dir)
-    assert (model_dir / "export" / "saved_model" / "saved_model.pb").exists()
-    assert len(atomic_io.read_json_lines(model_dir / "metrics.jsonl")) == 2
-    assert run_lock.holder(str(model_dir)) is None  # released by the trainer, none live
+    assert_run_contract(model_dir)  # complete, trained once (2 epochs), no live lease
 
 
-TEACHER_GIN = "quickstart/teacher.gin"
-STUDY_BINDINGS = [
-    "VARIANTS = {'kd': ('last', None)}",
-    "STUDENT = 'resnet8'",
-    "SEEDS = [0]",
-    "EPOCHS = 2",
-    "GLOBAL_BATCH_SIZE = 32",
-    "recipe.max_train_examples = 128",
-    "recipe.train_set_metrics = False",
-    "experiment.verbose = 0",
-]
+STUDY_BINDINGS = [*TINY_RUN, *TINY_STUDY, KD_ONLY, "recipe.train_set_metrics = False"]
 
 
 @pytest.mark.parametrize(
@@ -210,7 +195,7 @@ STUDY_BINDINGS = [
 def test_two_processes_on_one_study_split_its_runs(tmp_path, teachers):
     study = tmp_path / "study"
     bindings = [*STUDY_BINDINGS, f"TEACHERS = {teachers}"]
-    command = _command("experiments/capacity_gap/digits.gin", bindings, study)
+    command = cli_command(CAPACITY_GAP_GIN, bindings, study)
     results = _start_together([command, command])
     assert [rc for rc, _, _ in results] == [0, 0], results
     log = atomic_io.read_json_lines(study / "study_log.jsonl")
@@ -220,5 +205,4 @@ def test_two_processes_on_one_study_split_its_runs(tmp_path, teachers):
         log
     )  # each trained once, by one of the two
     assert sorted(e["run"] for e in log if e["action"] == "skipped") == runs
-    assert all(run_dir.is_complete(study / "runs" / r) for r in runs)
-    assert (study / "report.md").exists() and (study / "summary.csv").exists()
+    assert sorted(assert_study_contract(study)) == runs  # every run complete, the report written

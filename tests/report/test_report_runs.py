@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 import tensorflow as tf
-from gin_runner import run_experiment
+from kd_testing import assert_study_contract, run_experiment
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from kd_efficacy import atomic_io, run_dir
@@ -44,6 +44,7 @@ def study(tmp_path_factory):
         ],
         directory,
     )
+    assert_study_contract(directory)
     return directory
 
 

@@ -1,15 +1,14 @@
 """Every study end to end at tiny scale (digits, 2 epochs, 128 examples)."""
 
+import csv
 import json
 import os
 
 import pytest
-from gin_runner import run_experiment
+from kd_testing import CAPACITY_GAP_GIN, assert_study_contract, run_experiment
 
 from kd_efficacy import atomic_io, run_dir
-from kd_efficacy.report import summary
 
-CAPACITY_GAP = "gin_configs/experiments/capacity_gap/digits.gin"
 LADDER = [
     "TEACHERS = ['resnet14', 'resnet20']",
     "STUDENT = 'resnet8'",
@@ -22,17 +21,12 @@ def _log(study_dir):
     return atomic_io.read_json_lines(os.path.join(study_dir, "study_log.jsonl"))
 
 
-def _rows(study_dir):
-    return summary.read_csv(os.path.join(study_dir, "summary.csv"))
-
-
 def test_capacity_gap_with_eskd_and_early_teacher(tmp_path):
     study = tmp_path / "cg"
-    run_experiment([CAPACITY_GAP], LADDER, study)
-    rows = _rows(study)
+    run_experiment([CAPACITY_GAP_GIN], LADDER, study)
+    rows = list(assert_study_contract(study).values())  # every planned run complete
     roles = sorted(r["role"] for r in rows)
     assert roles == sorted(["teacher"] * 2 + ["scratch"] + ["kd", "eskd", "early"] * 2)
-    assert all(r["status"] == "complete" for r in rows)
     kd_rows = [r for r in rows if r["role"] == "kd"]
     assert {r["teacher"] for r in kd_rows} == {"resnet14", "resnet20"}
     assert all(float(r["train_kd"]) >= 0 and float(r["test_kd"]) >= 0 for r in kd_rows)
@@ -52,7 +46,7 @@ def test_capacity_gap_with_eskd_and_early_teacher(tmp_path):
         assert json.load(f)["teachers"][0]["epoch"] == "1"
     # A rerun trains nothing.
     before = len(_log(study))
-    run_experiment([CAPACITY_GAP], LADDER, study)
+    run_experiment([CAPACITY_GAP_GIN], LADDER, study)
     assert {e["action"] for e in _log(study)[before:]} == {"skipped"}
 
 
@@ -63,7 +57,7 @@ def test_sequential_chain_links_teach_the_next(tmp_path):
         ["CHAIN = ['resnet20', 'resnet14', 'resnet8']", "SEEDS = [0]"],
         study,
     )
-    rows = {r["run"]: r for r in _rows(study)}
+    rows = assert_study_contract(study)
     assert set(rows) == {
         "teacher/resnet20_s0",
         "chain/s0/1_resnet14",
@@ -87,7 +81,9 @@ def test_ensemble_study_reports_three_ensembles(tmp_path):
         ["CHAIN = ['resnet20', 'resnet14', 'resnet8']", "SEEDS = [0]"],
         study,
     )
-    ensembles = summary.read_csv(study / "ensembles.csv")
+    assert_study_contract(study)
+    with open(study / "ensembles.csv") as f:
+        ensembles = list(csv.DictReader(f))
     assert sorted(e["group"] for e in ensembles) == ["chain", "distilled", "independent"]
     for e in ensembles:
         assert e["size"] == "2"
@@ -106,7 +102,7 @@ def test_early_stopping_study_variants(tmp_path):
         ["TEACHERS = ['resnet14']", "TEACHER_EPOCHS = [1]", "STOP_KD_EPOCHS = [1]", "SEEDS = [0]"],
         study,
     )
-    roles = sorted(r["role"] for r in _rows(study))
+    roles = sorted(r["role"] for r in assert_study_contract(study).values())
     assert roles == ["eskd_1", "kd", "scratch", "teacher", "teacher_epoch_1"]
 
 
