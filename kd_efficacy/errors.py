@@ -61,3 +61,12 @@ class PlanReady(Exception):  # noqa: N818 (a signal, not an error)
         super().__init__(f"{len(runs)} planned runs")
         self.runs = runs
         self.specs = specs
+
+
+def exit_in_one_line(message, code):
+    """Prints ``message`` as one line on stderr and exits with ``code``: how every command of the
+    package stops short (``kd_efficacy.run``, ``kd_efficacy.data.check``)."""
+    import sys
+
+    print(" ".join(str(message).splitlines()), file=sys.stderr)
+    sys.exit(code)

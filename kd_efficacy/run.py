@@ -10,7 +10,6 @@ line, with the exit codes of ``errors.py``.
 
 import errno
 import os
-import sys
 import tokenize
 
 from absl import app, flags
@@ -27,6 +26,7 @@ from kd_efficacy.errors import (
     DataReadError,
     RunFailed,
     RunLocked,
+    exit_in_one_line,
 )
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")
@@ -74,21 +74,23 @@ def main(argv):
             result = _run(argv)
         _check_study(result)
     except RunLocked as e:  # a double start: the other process trains this run
-        _exit(f"error: {e}", EXIT_LOCKED)
+        exit_in_one_line(f"error: {e}", EXIT_LOCKED)
     except ConfigError as e:
-        _exit(f"error: {e}", EXIT_CONFIG_ERROR)
+        exit_in_one_line(f"error: {e}", EXIT_CONFIG_ERROR)
     except RunFailed as e:
-        _exit(f"error: run failed: {gin_errors.first_line(e)}; see result.json", EXIT_RUN_FAILED)
+        exit_in_one_line(
+            f"error: run failed: {gin_errors.first_line(e)}; see result.json", EXIT_RUN_FAILED
+        )
     except preemption.Preempted as e:
-        _exit(progress.interrupted_line(f"preempted: {e}"), EXIT_PREEMPTED)
+        exit_in_one_line(progress.interrupted_line(f"preempted: {e}"), EXIT_PREEMPTED)
     except KeyboardInterrupt:  # Ctrl-C: stopped like SIGTERM, the same rerun resumes
-        _exit(progress.interrupted_line("interrupted"), EXIT_INTERRUPTED)
+        exit_in_one_line(progress.interrupted_line("interrupted"), EXIT_INTERRUPTED)
     except DataReadError as e:  # an OSError too: a dataset file the OS cannot read
-        _exit(f"error: {e}", EXIT_IO_ERROR)
+        exit_in_one_line(f"error: {e}", EXIT_IO_ERROR)
     except OSError as e:
         if e.errno not in _IO_ERRNOS:
             raise
-        _exit(
+        exit_in_one_line(
             f"error: could not write {e.filename or 'a file'} ({e.strerror}); free disk space or "
             "fix permissions, then rerun the same command: it resumes from the last checkpoint",
             EXIT_IO_ERROR,
@@ -129,17 +131,12 @@ def _check_study(result):
         )
 
 
-def _exit(message, code):
-    print(" ".join(message.splitlines()), file=sys.stderr)
-    sys.exit(code)
-
-
 def _parse_flags(argv):
     """absl's flag parsing, with a misspelled flag reported like any other user error."""
     try:
         return FLAGS(argv)
     except flags.Error as e:
-        _exit(
+        exit_in_one_line(
             f"error: {e}; the flags are --gin_file, --gin_bindings and --model_dir",
             EXIT_CONFIG_ERROR,
         )

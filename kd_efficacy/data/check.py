@@ -12,7 +12,7 @@ import sys
 
 from absl import app, flags
 
-from kd_efficacy.errors import EXIT_CONFIG_ERROR, ConfigError
+from kd_efficacy.errors import EXIT_CONFIG_ERROR, ConfigError, exit_in_one_line
 
 flags.DEFINE_string(
     "data_dir", None, "TFDS data directory of a prepared TFDS dataset (as recipe.data_dir)."
@@ -41,23 +41,20 @@ def check(name: str, data_dir: str | None = None) -> int:
 
 def main(argv):
     if len(argv) != 2:
-        _exit(f"error: give exactly one DATASET, got {argv[1:]}; {USAGE}", EXIT_CONFIG_ERROR)
+        exit_in_one_line(
+            f"error: give exactly one DATASET, got {argv[1:]}; {USAGE}", EXIT_CONFIG_ERROR
+        )
     try:
         sys.exit(check(argv[1], FLAGS.data_dir))
     except ConfigError as e:
-        _exit(f"error: {e}", EXIT_CONFIG_ERROR)
-
-
-def _exit(message, code):
-    print(" ".join(message.splitlines()), file=sys.stderr)
-    sys.exit(code)
+        exit_in_one_line(f"error: {e}", EXIT_CONFIG_ERROR)
 
 
 def _parse_flags(argv):
     try:
         return FLAGS(argv)
     except flags.Error as e:
-        _exit(f"error: {e}; {USAGE}", EXIT_CONFIG_ERROR)
+        exit_in_one_line(f"error: {e}; {USAGE}", EXIT_CONFIG_ERROR)
 
 
 if __name__ == "__main__":
