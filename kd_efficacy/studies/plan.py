@@ -14,11 +14,21 @@ import dataclasses
 import os
 import time
 
-from kd_efficacy import atomic_io, kd_settings, preflight, run_dir, run_lock, tasks, teachers
+from kd_efficacy import (
+    atomic_io,
+    checkpoint,
+    kd_settings,
+    preflight,
+    run_dir,
+    run_lock,
+    tasks,
+    teachers,
+)
 from kd_efficacy.errors import ConfigError, PlanReady
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.run_dir import STUDY_LOG, run_path
+from kd_efficacy.studies.study_progress import StudyProgress
 
 _POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
 _NOT_DONE = ("failed", "blocked", "not_run")  # a student of such a teacher is blocked
@@ -128,15 +138,18 @@ def _run_all(ctx, runs, specs, only_run, log_path):
     elsewhere, and a held run that the other process saw fail is not trained again.
     """
     actions, held, pending = {}, set(), list(runs)
+    names = [only_run] if only_run is not None else [run.name for run in runs]
+    progress = StudyProgress(names, enabled=ctx.is_chief)
     delay = _POLL_SECONDS[0]
     while pending:
         waiting = []
         for run in pending:
-            action = _run_one(ctx, run, specs, only_run, actions, held)
+            action = _run_one(ctx, run, specs, only_run, actions, held, progress)
             if action is None:
                 waiting.append(run)
                 continue
             actions[run.name] = action
+            progress.ended(run.name, action, run_path(ctx.model_dir, run.name))
             if ctx.is_chief:
                 atomic_io.append_json_line(log_path, {"run": run.name, "action": action})
         if waiting and len(waiting) == len(pending):
@@ -148,7 +161,7 @@ def _run_all(ctx, runs, specs, only_run, log_path):
     return actions
 
 
-def _run_one(ctx, run, specs, only_run, actions, held):
+def _run_one(ctx, run, specs, only_run, actions, held, progress):
     """The run's action, or None when it must wait for another process."""
     directory = run_path(ctx.model_dir, run.name)
     if only_run is not None and run.name != only_run:
@@ -162,9 +175,13 @@ def _run_one(ctx, run, specs, only_run, actions, held):
         return None  # a teacher is still being trained by another process
     if run.name in held and _failed_elsewhere(directory, specs[run.name]):
         return "failed"
+    progress.start(
+        run.name, checkpoint.finished_epochs(os.path.join(directory, run_dir.CHECKPOINTS_DIR))
+    )
     try:
         tasks.execute(ctx.at(directory, seed=run.seed), specs[run.name], wait_for_lock=False)
     except run_lock.Held:
+        progress.held(run.name)
         held.add(run.name)
         return None
     except tasks.RunFailed as e:
