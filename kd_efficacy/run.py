@@ -29,9 +29,15 @@ from kd_efficacy.errors import (
     exit_in_one_line,
 )
 
-flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")
-flags.DEFINE_multi_string("gin_bindings", [], 'Gin bindings, e.g. "EPOCHS = 3".')
-flags.DEFINE_string("model_dir", None, "Output directory (overrides experiment.model_dir).")
+# One line each, shared by the flag definitions and --help (absl adds a suffix to multi flags).
+_FLAG_HELP = {
+    "gin_file": "Gin file; repeat to apply several, in order.",
+    "gin_bindings": 'Gin binding, e.g. "EPOCHS = 3"; repeatable, applied after the files.',
+    "model_dir": "Output directory (overrides experiment.model_dir).",
+}
+flags.DEFINE_multi_string("gin_file", [], _FLAG_HELP["gin_file"])
+flags.DEFINE_multi_string("gin_bindings", [], _FLAG_HELP["gin_bindings"])
+flags.DEFINE_string("model_dir", None, _FLAG_HELP["model_dir"])
 FLAGS = flags.FLAGS
 
 PACKAGE_ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -131,8 +137,31 @@ def _check_study(result):
         )
 
 
+_HELP_ARGS = ("--help", "-help", "-h", "-?", "--helpshort")
+
+
+def help_text():
+    """The project's flags, one line each, and an example; the same for ``-m`` and the script."""
+    lines = ["usage: python -m kd_efficacy.run (or kd-efficacy) --gin_file=F.gin [flags]", ""]
+    lines += [f"  --{name:<14} {text}" for name, text in _FLAG_HELP.items()]
+    lines += [
+        "",
+        "example (the quickstart teacher):",
+        "  python -m kd_efficacy.run --gin_file=gin_configs/quickstart/teacher.gin",
+        "",
+        "absl's own flags (e.g. --verbosity): --helpfull",
+    ]
+    return "\n".join(lines)
+
+
 def _parse_flags(argv):
-    """absl's flag parsing, with a misspelled flag reported like any other user error."""
+    """absl's flag parsing, with a misspelled flag reported like any other user error.
+
+    ``--help`` prints help_text: absl's would list only the main module's flags, and with the
+    console script the main module is not this one."""
+    if any(arg in _HELP_ARGS for arg in argv[1:]):
+        print(help_text(), flush=True)
+        raise SystemExit(0)
     try:
         return FLAGS(argv)
     except flags.Error as e:
