@@ -42,6 +42,16 @@ TINY_RUN = [
     "experiment.verbose = 0",
 ]
 TINY_STUDY = ["TEACHERS = ['resnet8']", "STUDENT = 'resnet8'", "SEEDS = [0]"]
+# A teacher run long enough to be stopped after its first checkpoint and resumed, deterministic so
+# the resumed run can be compared bit for bit with one never stopped (e2e kill, preemption tests).
+RESUMABLE_RUN = [
+    "EPOCHS = 4",
+    "GLOBAL_BATCH_SIZE = 32",
+    "recipe.max_train_examples = 512",
+    "MODEL = 'resnet8'",
+    "experiment.deterministic = True",
+    "recipe.train_set_metrics = False",
+]
 KD_ONLY = "VARIANTS = {'kd': ('last', None)}"  # capacity_gap: teacher, scratch and kd only
 
 
@@ -110,18 +120,10 @@ def assert_cli_ok(done):
     return done
 
 
-def h5_arrays(path):
-    """Every array in a Keras ``.weights.h5`` file, in file order."""
-    import h5py
-
-    arrays = []
-    with h5py.File(path) as f:
-        f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)
-    return arrays
-
-
 def assert_same_weights(a, b):
     import numpy as np
+
+    from tools.chaos import h5_arrays  # the one reader of weight files (chaos compares them too)
 
     x, y = h5_arrays(a), h5_arrays(b)
     assert len(x) == len(y) > 0, f"{a}: {len(x)} arrays, {b}: {len(y)}"

@@ -315,6 +315,11 @@ def _arrays(path):
 
         stored = checkpoint.arrays(path)
         return None if stored is None else [stored[k] for k in sorted(stored)]
+    return h5_arrays(path)
+
+
+def h5_arrays(path):
+    """Every array in a Keras ``.weights.h5`` file, in file order."""
     arrays = []
     with h5py.File(path) as f:
         f.visititems(lambda _, node: arrays.append(node[()]) if hasattr(node, "shape") else None)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from kd_testing import (
+    RESUMABLE_RUN,
     STUDENT_GIN,
     TEACHER_GIN,
     TINY_RUN,
@@ -72,14 +73,7 @@ def test_distill_from_teacher_epoch_and_rerun_is_noop(teacher_dir, tmp_path):
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     """SIGKILL mid-training, restart: same final weights as a run never interrupted."""
-    binds = [
-        "EPOCHS = 4",
-        "GLOBAL_BATCH_SIZE = 32",
-        "recipe.max_train_examples = 512",
-        "MODEL = 'resnet8'",
-        "experiment.deterministic = True",
-        "recipe.train_set_metrics = False",
-    ]
+    binds = RESUMABLE_RUN
     clean = tmp_path / "clean"
     assert_cli_ok(run_cli(TEACHER_GIN, binds, clean))
     killed = tmp_path / "killed"

@@ -9,21 +9,13 @@ import subprocess
 import time
 
 import pytest
-from kd_testing import TEACHER_GIN, assert_run_contract, start_cli
+from kd_testing import RESUMABLE_RUN, TEACHER_GIN, assert_run_contract, start_cli
 
 from kd_efficacy import atomic_io, checkpoint
 from kd_efficacy.errors import EXIT_INTERRUPTED, EXIT_PREEMPTED
 from tools import chaos
 
-BINDINGS = [
-    "EPOCHS = 4",
-    "GLOBAL_BATCH_SIZE = 32",
-    "recipe.max_train_examples = 512",
-    "MODEL = 'resnet8'",
-    "experiment.deterministic = True",
-    "recipe.train_set_metrics = False",
-    "SNAPSHOT_EPOCHS = [1, 3]",
-]
+BINDINGS = [*RESUMABLE_RUN, "SNAPSHOT_EPOCHS = [1, 3]"]
 
 
 def _run(model_dir, **kwargs):
