@@ -2,13 +2,18 @@
 
 At run start, ``log_hparams`` writes the run's hyperparameters as an HParams session into
 ``<run_dir>/logs``; at the end, ``log_final`` writes the final metrics there as ``final/*``
-scalars. Pointing TensorBoard at a study directory then lists every run in the HParams dashboard;
-its metric columns are inferred from the scalars of each run's logs (``final/*`` and Keras'
-``epoch_*`` under train/, validation/, train_eval/).
+scalars. A study declares its columns once, before training: ``log_study_config`` writes the
+``hparams_config`` (every hyperparameter with the values its planned runs take, and ``METRICS``)
+into ``<study_dir>/logs``, so ``tensorboard --logdir <study_dir>`` shows one HParams table, one
+row per run, with those columns instead of the ones TensorBoard guesses from what it finds.
 
 Values are typed consistently across runs (the dashboard infers one type per hyperparameter):
 a run without a teacher logs teacher 'none', teacher epoch 'none' and stop-KD epoch 0.
 """
+
+import contextlib
+import glob
+import os
 
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
@@ -83,3 +88,49 @@ def log_final(logs_dir, result, step):
             tf.summary.scalar(name, value, step=step)
     writer.close()
     return metrics
+
+
+# The metric columns of a study's table: (tag, TensorBoard run relative to a run's logs/, title).
+# final/* are log_final's scalars; epoch_* are Keras' (and callbacks.py's) per-epoch scalars.
+METRICS = (
+    ("final/test_accuracy", "", "test accuracy"),
+    ("final/val_accuracy", "", "val accuracy (last epoch)"),
+    ("final/best_val_accuracy", "", "best val accuracy"),
+    ("final/test_kd", "", "test KD loss"),
+    ("final/test_agreement", "", "test agreement with the teacher"),
+    ("final/train_eval_accuracy", "", "train accuracy (un-augmented)"),
+    ("final/train_eval_kd", "", "train KD loss (un-augmented)"),
+    ("final/teacher_val_accuracy", "", "teacher val accuracy"),
+    ("final/teacher_test_accuracy", "", "teacher test accuracy"),
+    ("epoch_accuracy", "validation", "val accuracy (per epoch)"),
+    ("epoch_loss", "train", "train loss (per epoch)"),
+)
+
+
+def study_config(planned_values):
+    """The ``hp.hparams_config`` arguments for runs whose hparams_of values are given: each
+    hyperparameter's domain is the values the runs take (one type each, see the docstring)."""
+    names = list(dict.fromkeys(name for values in planned_values for name in values))
+    hparams = [
+        hp.HParam(name, hp.Discrete(sorted({v[name] for v in planned_values if name in v})))
+        for name in names
+    ]
+    metrics = [
+        hp.Metric(tag, group=group or None, display_name=title) for tag, group, title in METRICS
+    ]
+    return hparams, metrics
+
+
+def log_study_config(study_dir, planned_values):
+    """Writes the study's ``hparams_config`` into ``<study_dir>/logs``, replacing an earlier one
+    (a rerun may plan more runs, and with two configs TensorBoard would show either)."""
+    logs_dir = os.path.join(study_dir, run_dir.STUDY_LOGS_DIR)
+    for old in glob.glob(os.path.join(logs_dir, "*" + run_dir.HPARAMS_CONFIG_SUFFIX)):
+        with contextlib.suppress(FileNotFoundError):  # a concurrent study process's removal
+            os.remove(old)
+    hparams, metrics = study_config(planned_values)
+    writer = tf.summary.create_file_writer(logs_dir, filename_suffix=run_dir.HPARAMS_CONFIG_SUFFIX)
+    with writer.as_default():
+        hp.hparams_config(hparams=hparams, metrics=metrics)
+    writer.close()
+    return hparams, metrics

@@ -10,6 +10,7 @@ line, with the exit codes of ``errors.py``.
 
 import errno
 import os
+import sys
 import tokenize
 
 from absl import app, flags
@@ -34,6 +35,8 @@ _FLAG_HELP = {
     "gin_file": "Gin file; repeat to apply several, in order.",
     "gin_bindings": 'Gin binding, e.g. "EPOCHS = 3"; repeatable, applied after the files.',
     "model_dir": "Output directory (overrides experiment.model_dir).",
+    # absl defines --verbosity (-v); a run quiets it unless given (_quiet_by_default).
+    "verbosity": "Log level of TensorFlow/absl messages: -2 errors, -1 warnings (default), 0 info.",
 }
 flags.DEFINE_multi_string("gin_file", [], _FLAG_HELP["gin_file"])
 flags.DEFINE_multi_string("gin_bindings", [], _FLAG_HELP["gin_bindings"])
@@ -149,7 +152,7 @@ def help_text():
         "example (the quickstart teacher):",
         "  python -m kd_efficacy.run --gin_file=gin_configs/quickstart/teacher.gin",
         "",
-        "absl's own flags (e.g. --verbosity): --helpfull",
+        "absl's other flags: --helpfull",
     ]
     return "\n".join(lines)
 
@@ -163,12 +166,34 @@ def _parse_flags(argv):
         print(help_text(), flush=True)
         raise SystemExit(0)
     try:
-        return FLAGS(argv)
+        args = FLAGS(argv)
     except flags.Error as e:
         exit_in_one_line(
-            f"error: {e}; the flags are --gin_file, --gin_bindings and --model_dir",
+            f"error: {e}; the flags are --gin_file, --gin_bindings, --model_dir and --verbosity",
             EXIT_CONFIG_ERROR,
         )
+    _quiet_by_default()
+    return args
+
+
+# absl's level for "warnings and errors only"; absl.app raises an unset --verbosity to 0 (info).
+QUIET_VERBOSITY = -1
+
+
+def _quiet_by_default():
+    """Without ``--verbosity``, TensorFlow's INFO lines (every checkpoint save logs "Sharding
+    callback duration", every export "unsupported characters", "Assets written", "Writing
+    fingerprint") are hidden; warnings and errors still show, and ``--verbosity=0`` shows all.
+
+    Python-side TF logs go through absl's handler on the root logger, whose level absl sets from
+    --verbosity. absl.app would raise an unset --verbosity to 0 after this parser returns; a
+    value set here counts as given, so it stays. The C++ side reads TF_CPP_MIN_LOG_LEVEL once,
+    when TensorFlow loads (after this, unless something imported it first): 1 hides its INFO."""
+    if FLAGS["verbosity"].present:
+        return
+    FLAGS.verbosity = QUIET_VERBOSITY
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 
 def entry_point():

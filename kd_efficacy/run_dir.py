@@ -54,6 +54,11 @@ SUMMARY_CSV = "summary.csv"
 ENSEMBLES_CSV = "ensembles.csv"  # the ensemble study's ensembles
 REPORT_MD = "report.md"
 FIGURES_DIR = "figures"
+# The study's own TensorBoard run: `tensorboard --logdir <study_dir>` shows it beside every run's
+# logs/. Its event files end in a suffix each, so each kind is replaced without touching the other.
+STUDY_LOGS_DIR = "logs"
+HPARAMS_CONFIG_SUFFIX = ".hparams_config"  # hparams_logging.log_study_config: the HParams columns
+FIGURES_EVENTS_SUFFIX = ".figures"  # report/figure_summaries.py: figures/*.png as images
 
 
 def run_path(study_dir, name):

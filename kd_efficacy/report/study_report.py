@@ -2,7 +2,8 @@
 
 ``build(study_dir, kind)`` reads every run's ``planned.json``/``result.json``/``metrics.jsonl``,
 rewrites ``summary.csv``, draws the figures and writes ``report.md`` (what ran, tables, the
-sentences generated from their numbers, figures, the paper's numbers where the setup matches).
+sentences generated from their numbers, figures, the paper's numbers where the setup matches);
+the figures also go to the study's TensorBoard run (``figure_summaries.py``).
 It needs no gin config: ``python -m kd_efficacy.report <study_dir>`` rebuilds a report from
 copied directories, including runs gathered from other machines.
 """
@@ -10,7 +11,14 @@ copied directories, including runs gathered from other machines.
 import os
 
 from kd_efficacy import atomic_io, run_dir
-from kd_efficacy.report import chain_sections, grid_sections, report, study, summary
+from kd_efficacy.report import (
+    chain_sections,
+    figure_summaries,
+    grid_sections,
+    report,
+    study,
+    summary,
+)
 
 KINDS = ("capacity_gap", "early_stopping", "sequential", "ensemble")
 TITLES = {
@@ -66,6 +74,7 @@ def build(study_dir, kind=None):
         sections.append(("Runs not complete (excluded from means)", listing))
     intro = QUESTIONS.get(kind, "")
     report.write(study_dir, TITLES.get(kind, kind), intro, study.what_ran(found), sections)
+    figure_summaries.log_figures(study_dir, step=len(found.rows) - len(failed))
     return found.rows
 
 

@@ -17,6 +17,7 @@ import time
 from kd_efficacy import (
     atomic_io,
     checkpoint,
+    hparams_logging,
     kd_settings,
     preflight,
     run_dir,
@@ -95,6 +96,16 @@ def specs_for(study_dir, runs):
     return specs
 
 
+def planned_hparams(runs, specs):
+    """Each run's HParams values as its own session will log them (tasks._fit): teachers by
+    model name, the role from the plan."""
+    models = {run.name: run.model for run in runs}
+    return [
+        hparams_logging.hparams_of(specs[r.name], [models[t] for t in r.teachers], r.role)
+        for r in runs
+    ]
+
+
 def _preflight(ctx, runs, specs):
     """Every incomplete run's data, model and teachers checked before anything is written."""
     cache, model_infos = {}, {}
@@ -125,6 +136,7 @@ def execute_plan(ctx, runs, only_run=None):
     if ctx.is_chief:
         for run in runs:
             run_dir.write_planned(run_path(study_dir, run.name), run)
+        hparams_logging.log_study_config(study_dir, planned_hparams(runs, specs))
     log_path = os.path.join(study_dir, STUDY_LOG)
     _run_all(ctx, runs, specs, only_run, log_path)
     return [(run, run_dir.read_result(run_path(study_dir, run.name))) for run in runs]

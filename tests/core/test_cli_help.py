@@ -7,7 +7,7 @@ import sys
 import pytest
 from kd_testing import REPO_ROOT, cli_env
 
-EXPECTED = ("--gin_file", "--gin_bindings", "--model_dir", "--helpfull")
+EXPECTED = ("--gin_file", "--gin_bindings", "--model_dir", "--verbosity", "--helpfull")
 EXAMPLE = "python -m kd_efficacy.run --gin_file=gin_configs/quickstart/teacher.gin"
 
 

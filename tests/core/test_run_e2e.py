@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -28,8 +29,21 @@ from kd_efficacy import atomic_io, models
 @pytest.fixture(scope="module")
 def teacher_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("quickstart") / "teacher"
-    assert_cli_ok(run_cli(TEACHER_GIN, TINY_RUN + ["SNAPSHOT_EPOCHS = [1]"], directory))
+    done = run_cli(TEACHER_GIN, TINY_RUN + ["SNAPSHOT_EPOCHS = [1]"], directory)
+    assert_cli_ok(done)
+    (directory.parent / "cli.log").write_text(done.stdout + done.stderr)
     return directory
+
+
+# absl's prefix of a Python-side INFO record, e.g. "I1202 16:06:45.230968 1400 fingerprinting_..."
+TF_INFO_LINE = re.compile(r"^I\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+\.py:\d+\]", re.MULTILINE)
+
+
+def test_default_log_holds_no_tensorflow_info(teacher_dir):
+    """Saves and the export log INFO lines (Sharding callback, Writing fingerprint, ...) that
+    --verbosity=0 shows; by default none reaches the log (run._quiet_by_default)."""
+    log = (teacher_dir.parent / "cli.log").read_text()
+    assert not TF_INFO_LINE.findall(log), TF_INFO_LINE.findall(log)[:3]
 
 
 def test_teacher_run_writes_the_contract(teacher_dir):

@@ -13,7 +13,7 @@ import tensorflow as tf
 from kd_testing import assert_study_contract, run_experiment
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
-from kd_efficacy import atomic_io, run_dir
+from kd_efficacy import atomic_io, hparams_logging, run_dir
 from kd_efficacy.report import __main__ as report_main
 from kd_efficacy.report import summary
 
@@ -135,6 +135,58 @@ def test_hparams_and_final_metrics_read_back_from_event_files(study):
     assert "final/test_accuracy" in scratch and "final/teacher_test_accuracy" not in scratch
 
 
+def _session_hparams(logs_dir):
+    """{name: python value} of the HParams session in a run's logs/."""
+    (entry,) = _events(logs_dir)[hparams_metadata.SESSION_START_INFO_TAG]
+    info = hparams_metadata.parse_session_start_info_plugin_data(entry[2].plugin_data.content)
+    return {
+        k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind"))
+        for k, v in info.hparams.items()
+    }
+
+
+def test_study_logdir_declares_the_hparams_columns_every_run_fits(study):
+    """``tensorboard --logdir <study>``: one hparams_config, in the study's logs/, whose columns
+    are the runs' hyperparameters (domains: the values the plan uses) and metrics that exist."""
+    events = _events(study / run_dir.STUDY_LOGS_DIR)
+    (entry,) = events[hparams_metadata.EXPERIMENT_TAG]
+    experiment = hparams_metadata.parse_experiment_plugin_data(entry[2].plugin_data.content)
+    domains = {
+        info.name: {getattr(v, v.WhichOneof("kind")) for v in info.domain_discrete.values}
+        for info in experiment.hparam_infos
+    }
+    for name in ("model", "teacher", "role", "seed", "temperature", "kd_weight"):
+        assert name in domains, name
+    assert {"stop_kd_epoch", "teacher_epoch", "epochs", "base_lr"} <= set(domains)
+    run_dirs = sorted(
+        os.path.dirname(p) for p in glob.glob(f"{study}/runs/**/run.json", recursive=True)
+    )
+    roles = {run_dir.read_planned(d)["role"] for d in run_dirs}
+    assert domains["role"] == roles == {"teacher", "scratch", "kd", "eskd_1", "teacher_epoch_1"}
+    assert domains["stop_kd_epoch"] == {0, 1} and domains["teacher_epoch"] == {"none", "last", "1"}
+    for directory in run_dirs:  # every session's value is one of its column's declared values
+        for name, value in _session_hparams(os.path.join(directory, run_dir.LOGS_DIR)).items():
+            assert value in domains[name], (directory, name, value)
+    declared = {(m.name.tag, m.name.group) for m in experiment.metric_infos}
+    assert declared == {(tag, group) for tag, group, _ in hparams_logging.METRICS}
+    for tag, group in declared:  # no column that no run fills
+        logged = [_events(os.path.join(d, run_dir.LOGS_DIR, group)) for d in run_dirs]
+        assert any(tag in found for found in logged), (tag, group)
+
+
+def test_report_figures_are_image_summaries_in_the_study_logdir(study):
+    events = _events(study / run_dir.STUDY_LOGS_DIR)
+    complete = sum(r["status"] == "complete" for r in summary.read_csv(study / "summary.csv"))
+    for name in FIGURES:
+        (entry,) = events[f"figures/{name}"]
+        step, tensor, _ = entry
+        width, height, png = tf.make_ndarray(tensor)
+        assert png[:8] == PNG_MAGIC and int(width) > 100 and int(height) > 100, name
+        drawn = tf.io.decode_png((study / "figures" / f"{name}.png").read_bytes(), channels=4)
+        assert (tf.io.decode_png(png, channels=4).numpy() == drawn.numpy()).all(), name
+        assert step == complete == 5
+
+
 def _tables(text):
     return [line for line in text.splitlines() if line.startswith("|")]
 
@@ -152,3 +204,7 @@ def test_rebuilding_from_copied_run_directories_gives_the_same_report(study, tmp
     assert rebuilt == original  # sentences, figure links and "what ran" too
     assert summary.read_csv(copy / "summary.csv") == summary.read_csv(study / "summary.csv")
     assert sorted(os.listdir(copy / "figures")) == sorted(os.listdir(study / "figures"))
+    # The rebuild replaced the figure events (one file) and left the HParams config alone.
+    logs = os.listdir(copy / run_dir.STUDY_LOGS_DIR)
+    assert len([n for n in logs if n.endswith(run_dir.FIGURES_EVENTS_SUFFIX)]) == 1
+    assert len([n for n in logs if n.endswith(run_dir.HPARAMS_CONFIG_SUFFIX)]) == 1
