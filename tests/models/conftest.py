@@ -2,9 +2,10 @@
 
 ``assert_model_contract(name, input_shape, num_classes, **build_kwargs)`` checks that the model
 builds, is named after ``name``, maps a batch of [0, 1] images to float32 logits of shape
-(batch, num_classes) (``kd_efficacy.models.contract.check_logits``, the check every user-registered
-builder also passes at build time, plus float32 and non-constant outputs), survives ``get_config``/``from_config`` with the same weights, and survives a
-SavedModel export (Keras ExportArchive, endpoint ``serve``) and reload with the same outputs.
+(batch, num_classes) (``kd_efficacy.models.contract.check_logits``, the check every
+user-registered builder also passes at build time, plus float32 and non-constant outputs),
+survives ``get_config``/``from_config`` with the same weights, and survives a SavedModel export
+(Keras ExportArchive, endpoint ``serve``) and reload with the same outputs.
 """
 
 import keras

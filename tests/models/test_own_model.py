@@ -1,14 +1,15 @@
-"""A user's own builder (kd_efficacy/models/custom.py): held to the zoo's contract, refused in one
-line naming the builder and the fix when it breaks it. The runs are in tests/core/test_own_model_run.py."""
+"""A user's own builder (kd_efficacy/models/custom.py): held to the zoo's contract, refused in
+one line naming the builder and the fix when it breaks it. Runs: tests/core/test_own_model_run.py.
+"""
 
 import keras
 import numpy as np
 import pytest
-import user_models  # noqa: F401  (registers the builders, as a gin `import` line does)
 
 from kd_efficacy import models
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.models import contract, custom
+from tests.models import user_models  # registers the builders, as a gin `import` line does
 
 SHAPE, CLASSES = (8, 8, 1), 10
 
@@ -34,7 +35,7 @@ def test_a_broken_builder_is_refused_in_one_line(name, problem, fix):
         models.build(name, input_shape=SHAPE, num_classes=CLASSES)
     message = str(raised.value)
     assert "\n" not in message
-    assert f"model builder {name!r} (user_models.{name})" in message, message
+    assert f"model builder {name!r} (tests.models.user_models.{name})" in message, message
     assert problem in message and fix in message, message
 
 
@@ -82,7 +83,7 @@ def test_unknown_names_say_how_to_register_a_builder():
 def test_registration_refuses_zoo_names_clashes_and_bad_names():
     with pytest.raises(ValueError, match="is a zoo model"):
         models.register_builder("wrn_16_2")
-    with pytest.raises(ValueError, match="already registered by user_models.user_cnn"):
+    with pytest.raises(ValueError, match="already registered by tests.models.user_models.user_cnn"):
         models.register_builder("user_cnn")(lambda input_shape, num_classes: None)
     with pytest.raises(ValueError, match="use letters"):
         models.register_builder("my model/1")

@@ -1,7 +1,8 @@
 """Model builders as a user writes them (kd_efficacy/models/custom.py), registered on import.
 
-Gin configs import this module (``import tests.models.user_models``); ``user_cnn`` keeps the
-contract, each ``broken_*`` breaks it one way.
+Gin configs and tests import it by one name, ``import tests.models.user_models`` (two names would
+register each builder twice, which ``register_builder`` refuses); ``user_*`` keep the contract,
+each ``broken_*`` breaks it one way.
 """
 
 import keras

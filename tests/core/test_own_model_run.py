@@ -1,0 +1,74 @@
+"""Your own model through the real entry point: a registered builder (tests/models/user_models.py)
+named from gin trains as a teacher, teaches, and learns as a student; a broken one is refused
+before the run directory exists. (One-line CLI errors: tests/reliability/test_bad_inputs.py.)"""
+
+import json
+
+import pytest
+from kd_testing import (
+    STUDENT_GIN,
+    TINY_RUN,
+    assert_cli_ok,
+    assert_run_contract,
+    run_cli,
+    run_experiment,
+)
+
+from kd_efficacy.errors import ConfigError
+from kd_efficacy.models import custom
+from tests.models import user_models  # the module the gin files import, registered in-process
+
+OWN_MODEL_GIN = """\
+import tests.models.user_models
+include 'gin_configs/quickstart/teacher.gin'
+MODEL = '{model}'
+"""
+
+
+@pytest.fixture(scope="module")
+def own_teacher(tmp_path_factory):
+    """``user_cnn`` trained from a gin file, through the CLI: the documented way."""
+    root = tmp_path_factory.mktemp("own_model")
+    config = root / "my_run.gin"
+    config.write_text(OWN_MODEL_GIN.format(model="user_cnn"))
+    directory = root / "teacher"
+    assert_cli_ok(run_cli(str(config), TINY_RUN, directory))
+    return directory
+
+
+def test_an_own_model_trains_from_gin_with_the_run_contract(own_teacher):
+    result = assert_run_contract(own_teacher, load_export=True)
+    assert result["model"]["name"] == "user_cnn"
+    assert json.loads((own_teacher / "run.json").read_text())["model"] == "user_cnn"
+
+
+def test_an_own_model_teaches_and_learns(own_teacher, tmp_path):
+    student = tmp_path / "student"
+    bindings = [f"TEACHER_DIR = '{own_teacher}'", "STUDENT = 'user_sequential'"]
+    run_experiment([STUDENT_GIN], bindings, student)
+    result = assert_run_contract(student)
+    assert result["model"]["name"] == "user_sequential"
+    assert (
+        result["teachers"][0]["config_hash"]
+        == json.loads((own_teacher / "result.json").read_text())["config_hash"]
+    )
+
+
+def test_a_teacher_whose_builder_is_not_imported_is_refused_before_the_run(
+    own_teacher, tmp_path, monkeypatch
+):
+    monkeypatch.delitem(custom._BUILDERS, "user_cnn")  # as in a process without the import
+    student = tmp_path / "student"
+    with pytest.raises(ConfigError, match="unknown model 'user_cnn'.*import its module"):
+        run_experiment([STUDENT_GIN], [f"TEACHER_DIR = '{own_teacher}'"], student)
+    assert not student.exists()
+
+
+def test_a_builder_breaking_the_contract_is_refused_before_the_run(tmp_path):
+    config = tmp_path / "broken.gin"
+    config.write_text(OWN_MODEL_GIN.format(model="broken_shape"))
+    directory = tmp_path / "run"
+    with pytest.raises(ConfigError, match="'broken_shape' .* shape \\(11,\\) per image"):
+        run_experiment([str(config)], [], directory)
+    assert not directory.exists()
+    assert user_models.broken_shape is custom.lookup("broken_shape")
