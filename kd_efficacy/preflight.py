@@ -16,6 +16,7 @@ builds what the run would build, minus the training state, and raises the same C
 """
 
 from kd_efficacy import data, distribute, models, teachers
+from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
 
 
@@ -33,7 +34,10 @@ def check_spec(spec, strategy, teacher_models=(), cache=None):
     for teacher_dir, model_info in teacher_models:
         teachers.check_compatible(teacher_dir, model_info, info.num_classes, info.image_shape)
         if "name" in model_info:  # a trained teacher: e.g. its own builder must be registered
-            _check_model(model_info["name"], info, cache)
+            try:
+                _check_model(model_info["name"], info, cache)
+            except ConfigError as error:
+                raise ConfigError(f"teacher {teacher_dir}: {error}") from None
     return info
 
 

@@ -105,7 +105,7 @@ CASES = [
     Case("own_model_module_missing", "teacher", "import no_such_models; MODEL = 'my_cnn'",
          "cannot be imported (No module named 'no_such_models')", "put its package on PYTHONPATH"),
     Case("own_teacher_not_imported", "student", "TEACHER_DIR = '{root}/teacher_own_model'",
-         "unknown model 'my_cnn'", "import its module in the gin file"),
+         "teacher_own_model: unknown model 'my_cnn'", "import its module in the gin file"),
     # data
     Case("unknown_dataset", "teacher", "DATASET = 'cifar11'", "cifar11", "use"),
     Case("image_folder_missing", "teacher", "DATASET = 'image_folder:{root}/nowhere'",
