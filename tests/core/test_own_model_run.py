@@ -1,11 +1,15 @@
-"""Your own model through the real entry point: a registered builder (tests/models/user_models.py)
-named from gin trains as a teacher, teaches, and learns as a student; a broken one is refused
-before the run directory exists. (One-line CLI errors: tests/reliability/test_bad_inputs.py.)"""
+"""Your own model through the real entry point: the documented example (docs/examples/my_models.py
+and my_run.gin, run as written) trains as a teacher and teaches a registered builder of
+tests/models/user_models.py; a broken builder is refused before the run directory exists.
+(One-line CLI errors: tests/reliability/test_bad_inputs.py.)"""
 
 import json
+import os
+import sys
 
 import pytest
 from kd_testing import (
+    REPO_ROOT,
     STUDENT_GIN,
     TINY_RUN,
     assert_cli_ok,
@@ -18,6 +22,10 @@ from kd_efficacy.errors import ConfigError
 from kd_efficacy.models import custom
 from tests.models import user_models  # the module the gin files import, registered in-process
 
+EXAMPLES = os.path.join(REPO_ROOT, "docs", "examples")
+sys.path.insert(0, EXAMPLES)  # as the documented PYTHONPATH=docs/examples does for the CLI
+import my_models  # noqa: E402  (registers my_cnn in this process: students load the teacher)
+
 OWN_MODEL_GIN = """\
 import tests.models.user_models
 include 'gin_configs/quickstart/teacher.gin'
@@ -27,19 +35,18 @@ MODEL = '{model}'
 
 @pytest.fixture(scope="module")
 def own_teacher(tmp_path_factory):
-    """``user_cnn`` trained from a gin file, through the CLI: the documented way."""
-    root = tmp_path_factory.mktemp("own_model")
-    config = root / "my_run.gin"
-    config.write_text(OWN_MODEL_GIN.format(model="user_cnn"))
-    directory = root / "teacher"
-    assert_cli_ok(run_cli(str(config), TINY_RUN, directory))
+    """``my_cnn`` trained by the documented command (docs/examples/my_run.gin)."""
+    directory = tmp_path_factory.mktemp("own_model") / "teacher"
+    env = {"PYTHONPATH": os.pathsep.join([REPO_ROOT, EXAMPLES])}
+    assert_cli_ok(run_cli("docs/examples/my_run.gin", TINY_RUN, directory, env=env))
     return directory
 
 
 def test_an_own_model_trains_from_gin_with_the_run_contract(own_teacher):
     result = assert_run_contract(own_teacher, load_export=True)
-    assert result["model"]["name"] == "user_cnn"
-    assert json.loads((own_teacher / "run.json").read_text())["model"] == "user_cnn"
+    assert result["model"]["name"] == "my_cnn"
+    assert json.loads((own_teacher / "run.json").read_text())["model"] == "my_cnn"
+    assert custom.lookup("my_cnn") is my_models.my_cnn
 
 
 def test_an_own_model_teaches_and_learns(own_teacher, tmp_path):
@@ -57,9 +64,9 @@ def test_an_own_model_teaches_and_learns(own_teacher, tmp_path):
 def test_a_teacher_whose_builder_is_not_imported_is_refused_before_the_run(
     own_teacher, tmp_path, monkeypatch
 ):
-    monkeypatch.delitem(custom._BUILDERS, "user_cnn")  # as in a process without the import
+    monkeypatch.delitem(custom._BUILDERS, "my_cnn")  # as in a process without the import
     student = tmp_path / "student"
-    with pytest.raises(ConfigError, match="unknown model 'user_cnn'.*import its module"):
+    with pytest.raises(ConfigError, match="unknown model 'my_cnn'.*import its module"):
         run_experiment([STUDENT_GIN], [f"TEACHER_DIR = '{own_teacher}'"], student)
     assert not student.exists()
 

@@ -74,9 +74,9 @@ def test_logits_are_float32_under_mixed_precision():
 
 def test_unknown_names_say_how_to_register_a_builder():
     with pytest.raises(ConfigError) as raised:
-        models.build("my_cnn", input_shape=SHAPE, num_classes=CLASSES)
+        models.build("nobodys_cnn", input_shape=SHAPE, num_classes=CLASSES)
     message = str(raised.value)
-    assert "unknown model 'my_cnn'" in message and "user_cnn" in message
+    assert "unknown model 'nobodys_cnn'" in message and "user_cnn" in message
     assert "@models.register_builder" in message and "import its module" in message
 
 
