@@ -26,6 +26,8 @@ EXAMPLES = os.path.join(REPO_ROOT, "docs", "examples")
 sys.path.insert(0, EXAMPLES)  # as the documented PYTHONPATH=docs/examples does for the CLI
 import my_models  # noqa: E402  (registers my_cnn in this process: students load the teacher)
 
+# Less than TINY_RUN: these tests are about which model is built, not about training.
+SMALL = [*TINY_RUN, "recipe.train_set_metrics = False"]
 OWN_MODEL_GIN = """\
 import tests.models.user_models
 include 'gin_configs/quickstart/teacher.gin'
@@ -38,7 +40,7 @@ def own_teacher(tmp_path_factory):
     """``my_cnn`` trained by the documented command (docs/examples/my_run.gin)."""
     directory = tmp_path_factory.mktemp("own_model") / "teacher"
     env = {"PYTHONPATH": os.pathsep.join([REPO_ROOT, EXAMPLES])}
-    assert_cli_ok(run_cli("docs/examples/my_run.gin", TINY_RUN, directory, env=env))
+    assert_cli_ok(run_cli("docs/examples/my_run.gin", SMALL, directory, env=env))
     return directory
 
 
@@ -51,7 +53,7 @@ def test_an_own_model_trains_from_gin_with_the_run_contract(own_teacher):
 
 def test_an_own_model_teaches_and_learns(own_teacher, tmp_path):
     student = tmp_path / "student"
-    bindings = [f"TEACHER_DIR = '{own_teacher}'", "STUDENT = 'user_sequential'"]
+    bindings = [*SMALL, f"TEACHER_DIR = '{own_teacher}'", "STUDENT = 'user_sequential'"]
     run_experiment([STUDENT_GIN], bindings, student)
     result = assert_run_contract(student)
     assert result["model"]["name"] == "user_sequential"
