@@ -10,11 +10,13 @@ builds what the run would build, minus the training state, and raises the same C
   checks names, folders, classes, fractions and that a batch fits in the data;
 - model: a name outside the canonical list (``models.names()``) is built once, which checks the
   family's parameters (a WRN depth not 6n+4, ...);
-- teachers: same label space and input shape as the student's data;
+- teachers: same label space and input shape as the student's data, and a trained teacher's
+  architecture buildable here (a user-registered builder's module imported);
 - strategy: the global batch splits evenly over the replicas.
 """
 
 from kd_efficacy import data, distribute, models, teachers
+from kd_efficacy.errors import ConfigError
 from kd_efficacy.recipe import Recipe
 
 
@@ -31,6 +33,11 @@ def check_spec(spec, strategy, teacher_models=(), cache=None):
     _check_model(spec["model"], info, cache)
     for teacher_dir, model_info in teacher_models:
         teachers.check_compatible(teacher_dir, model_info, info.num_classes, info.image_shape)
+        if "name" in model_info:  # a trained teacher: e.g. its own builder must be registered
+            try:
+                _check_model(model_info["name"], info, cache)
+            except ConfigError as error:
+                raise ConfigError(f"teacher {teacher_dir}: {error}") from None
     return info
 
 

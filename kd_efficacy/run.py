@@ -58,6 +58,12 @@ def parse_gin(gin_files, gin_bindings):
         gin.add_config_file_search_path(path)
     try:
         gin.parse_config_files_and_bindings(files, gin_bindings, finalize_config=False)
+    except ImportError as e:  # an `import my_models` line (your own model builders)
+        reason = str(e).splitlines()[0]  # gin appends the config line below it
+        raise ConfigError(
+            f"gin config imports a module that cannot be imported ({reason}); put its package "
+            "on PYTHONPATH (or pip install it), or fix the import line"
+        ) from None
     except (OSError, ValueError, KeyError, SyntaxError, tokenize.TokenError) as e:
         message = " ".join(str(e).split())
         raise ConfigError(

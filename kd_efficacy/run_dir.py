@@ -42,6 +42,7 @@ EXPORT_DIR = "export"
 EXPORT_STAGING_SUFFIX = ".partial"  # export.partial/: being written and checked, then renamed
 SAVED_MODEL = "saved_model"  # in export/
 TFLITE = "student.tflite"  # in export/
+CLASS_NAMES = "labels.txt"  # in export/: line i names label id i (TFLite's label-file convention)
 TEACHER_LOGITS_DIR = "teacher_logits"  # a teacher run's cache, written by its students
 # Sub-directories written only by the process training the run (not by a study's other runs).
 TRAINER_WRITTEN = (CHECKPOINTS_DIR, SNAPSHOTS_DIR)

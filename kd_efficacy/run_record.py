@@ -44,8 +44,14 @@ def record(ctx, spec, built, paths, out_dir, started):
         "hardware": hardware.describe(),
     }
     sample = next(iter(built.dataset.test))[0][:8]
-    error = export.export_student(built.student, paths["export"], sample, recipe.export_tflite)
-    fields["export"] = {"dir": run_dir.EXPORT_DIR, "max_logit_error": error}
+    error = export.export_student(
+        built.student, paths["export"], sample, info.class_names, recipe.export_tflite
+    )
+    fields["export"] = {
+        "dir": run_dir.EXPORT_DIR,
+        "max_logit_error": error,
+        "class_names": run_dir.CLASS_NAMES,
+    }
     hparams_logging.log_final(paths["logs"], fields, recipe.epochs)
     return run_dir.write_result(out_dir, spec, "complete", **fields)
 

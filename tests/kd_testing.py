@@ -144,7 +144,8 @@ def _events_in(directory):
 def assert_run_contract(directory, load_export=False):
     """Asserts that ``directory`` holds a complete run as docs/ARCHITECTURE.md promises.
 
-    Reads files only; ``load_export=True`` also loads the SavedModel and serves one batch.
+    Reads files only; ``load_export=True`` also loads the SavedModel and serves one batch
+    (outputs ``logits`` and their softmax ``probabilities``).
     Returns the parsed result.json.
     """
     directory = str(directory)
@@ -195,6 +196,9 @@ def assert_run_contract(directory, load_export=False):
     assert export["dir"] == "export" and math.isfinite(export["max_logit_error"])
     saved_model = os.path.join(directory, export["dir"], "saved_model")
     assert os.path.isfile(os.path.join(saved_model, "saved_model.pb")), "no exported SavedModel"
+    with open(os.path.join(directory, export["dir"], export["class_names"]), encoding="utf-8") as f:
+        names = f.read().splitlines()
+    assert len(names) == model["num_classes"] and all(names), f"{directory}: class names {names}"
     if load_export:
         _assert_export_serves(saved_model, model)
     if not os.path.exists(os.path.join(directory, "planned.json")):  # top-level run, not a study's
@@ -209,8 +213,13 @@ def _assert_export_serves(saved_model, model):
 
     loaded = tf.saved_model.load(saved_model)  # kept alive while serving: variables die with it
     images = np.random.default_rng(0).uniform(size=(2, *model["input_shape"])).astype("float32")
-    logits = np.asarray(loaded.serve(images))
+    served = loaded.serve(images)
+    assert set(served) == {"logits", "probabilities"}, sorted(served)
+    logits = np.asarray(served["logits"])
     assert logits.shape == (2, model["num_classes"]) and np.isfinite(logits).all()
+    probabilities = np.exp(logits - logits.max(-1, keepdims=True))
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    np.testing.assert_allclose(served["probabilities"], probabilities, rtol=1e-5, atol=1e-6)
 
 
 def assert_study_contract(study_dir, statuses=None):

@@ -42,6 +42,8 @@ class DatasetInfo:
     num_test: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    # Label id i's name at index i (written beside an exported student, export.py).
+    class_names: tuple[str, ...]
 
 
 @dataclasses.dataclass
@@ -147,8 +149,25 @@ def _prepare(
         num_test=source.test.num_examples,
         mean=tuple(mean),
         std=tuple(std),
+        class_names=_class_names(source, name),
     )
     return _Prepared(info, source, train, held_out, transforms)
+
+
+def _class_names(source: Source, name: str) -> tuple[str, ...]:
+    names = source.class_names or tuple(str(i) for i in range(source.num_classes))
+    if len(names) != source.num_classes:
+        raise ConfigError(
+            f"dataset {name!r} names {len(names)} classes but has {source.num_classes} labels; "
+            "fix its label metadata"
+        )
+    broken = [n for n in names if not n or "\n" in n or "\r" in n]
+    if broken:  # the exported class-names file holds one name per line
+        raise ConfigError(
+            f"dataset {name!r} has class names {broken!r} that are empty or hold a line break; "
+            "rename those classes (folders)"
+        )
+    return tuple(str(n) for n in names)
 
 
 def describe(

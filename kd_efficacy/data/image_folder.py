@@ -237,4 +237,5 @@ def load(name: str) -> Source:
         default_size=size,
         imagenet_like=large,
         default_style="imagenet" if large else "cifar",
+        class_names=tuple(sorted(class_ids)),
     )

@@ -13,6 +13,7 @@ class Source:
     ``imagenet_like`` marks large or variably sized images: eval then resizes the shorter side and
     center-crops instead of plainly resizing. ``default_style`` is what ``augment='auto'`` means.
     ``mean``/``std`` are published constants, or None to compute them from training images.
+    ``class_names``: label id i's name at index i, or None for the ids as text ('0', '1', ...).
     """
 
     train: Split
@@ -24,3 +25,4 @@ class Source:
     default_style: str
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    class_names: tuple[str, ...] | None = None

@@ -56,6 +56,7 @@ def build(
         # Uniform [0, 1] pixels: mean 1/2, std 1/sqrt(12).
         mean=(0.5,) * channels,
         std=(float(np.sqrt(1.0 / 12.0)),) * channels,
+        class_names=tuple(str(i) for i in range(num_classes)),
     )
     train_stream = pipeline.train_stream(
         train,

@@ -216,14 +216,17 @@ def load(name: str, data_dir: str | None) -> Source:
         test = _records(builder, test_split, keys, channels)
     large = not fixed or size > SMALL_MAX_SIZE
     mean, std = KNOWN_STATS.get(builder.name, (None, None))
+    label = builder.info.features[keys[1]]
     return Source(
         train=train,
         test=test,
-        num_classes=int(builder.info.features[keys[1]].num_classes),
+        num_classes=int(label.num_classes),
         channels=int(channels),
         default_size=int(size) if fixed else LARGE_DEFAULT_SIZE,
         imagenet_like=large,
         default_style="imagenet" if large else "cifar",
         mean=mean,
         std=std,
+        # ClassLabel names ('airplane', ...); a label without names gives the ids as text.
+        class_names=tuple(label.names) if getattr(label, "names", None) else None,
     )

@@ -16,6 +16,10 @@ Families (one module each; see their docstrings for sources and exact shapes):
     densenet         densenet<3n+4>_<growth>, densenet_bc_<6n+4>_<growth>
     vgg              vgg8/11/13/16/19 with BatchNorm
     resnet_imagenet  imagenet_resnet18/34/50/101/152
+
+Your own model: ``@models.register_builder("my_cnn")`` on a ``builder(input_shape, num_classes)``
+returning a ``keras.Model`` of logits, then ``MODEL = 'my_cnn'`` in gin (``custom.py``). It is
+built through ``build`` like a zoo model and checked against the same contract (``contract.py``).
 """
 
 import operator
@@ -25,10 +29,19 @@ import keras
 import numpy as np
 
 from kd_efficacy.errors import ConfigError
-from kd_efficacy.models import densenet, registry, resnet_cifar, resnet_imagenet, vgg, wide_resnet
+from kd_efficacy.models import (
+    custom,
+    densenet,
+    registry,
+    resnet_cifar,
+    resnet_imagenet,
+    vgg,
+    wide_resnet,
+)
+from kd_efficacy.models.custom import register_builder
 from kd_efficacy.models.layer_factory import LayerFactory
 
-__all__ = ["build", "names", "param_count", "trainable_param_count"]
+__all__ = ["build", "names", "param_count", "register_builder", "trainable_param_count"]
 
 # Each family module registers its names when imported.
 FAMILY_MODULES = (resnet_cifar, wide_resnet, densenet, vgg, resnet_imagenet)
@@ -52,7 +65,8 @@ def build(
     """Builds model ``name`` for images of ``input_shape`` (H, W, C) and ``num_classes`` classes.
 
     Args:
-        name: a name from ``names()`` or any valid member of an open family (e.g. ``wrn_22_3``).
+        name: a name from ``names()``, any valid member of an open family (e.g. ``wrn_22_3``), or
+            a name registered with ``register_builder``.
         input_shape: (height, width, channels) of the [0, 1] float32 input images.
         num_classes: width of the logits.
         mean, std: per-channel statistics; when given, the first layer normalizes the input with
@@ -64,7 +78,12 @@ def build(
         ConfigError: unknown name, invalid family parameters (e.g. a WRN depth not 6n+4), unknown
             options, or inconsistent shapes/statistics.
     """
-    resolved = registry.resolve(name)
+    own = custom.lookup(name) is not None
+    if not own:
+        try:
+            resolved = registry.resolve(name)
+        except ConfigError as error:
+            raise ConfigError(f"{error}; {custom.hint()}") from None
     input_shape = _checked_input_shape(input_shape)
     num_classes = _positive_int(num_classes, what="num_classes")
 
@@ -72,13 +91,18 @@ def build(
     x = inputs
     if mean is not None or std is not None:
         x = _normalization(mean, std, channels=input_shape[-1])(x)
-    logits = registry.call_builder(
-        resolved,
-        x,
-        num_classes=num_classes,
-        layers=LayerFactory(sync_batchnorm=bool(sync_batchnorm)),
-        options=options,
-    )
+    if own:
+        logits = custom.build_logits(
+            name, x, input_shape=input_shape, num_classes=num_classes, options=options
+        )
+    else:
+        logits = registry.call_builder(
+            resolved,
+            x,
+            num_classes=num_classes,
+            layers=LayerFactory(sync_batchnorm=bool(sync_batchnorm)),
+            options=options,
+        )
     return keras.Model(inputs, logits, name=name)
 
 

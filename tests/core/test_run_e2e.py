@@ -68,7 +68,7 @@ def test_exported_student_matches_trained_weights(teacher_dir):
     model.load_weights(teacher_dir / "snapshots/last.weights.h5")
     images = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype(np.float32)
     loaded = tf.saved_model.load(str(teacher_dir / "export/saved_model"))  # keep it alive
-    served = loaded.serve(images)
+    served = loaded.serve(images)["logits"]
     np.testing.assert_allclose(np.asarray(served), model(images), atol=1e-5)
 
 
@@ -126,6 +126,7 @@ BREAKAGES = {
     "checkpoint_files_missing": lambda d: shutil.rmtree(d / "checkpoints/epoch_0002"),
     "no_validation_events": lambda d: shutil.rmtree(d / "logs/validation"),
     "no_export": lambda d: shutil.rmtree(d / "export"),
+    "class_name_missing": lambda d: _drop_last_line(d / "export/labels.txt"),
 }
 
 

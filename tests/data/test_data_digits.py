@@ -19,6 +19,7 @@ def _training_and_validation(fraction=data.datasets.VALIDATION_FRACTION):
 def test_shapes_range_and_dtypes(take):
     d = data.build("digits", global_batch_size=32)
     assert d.info.num_classes == 10
+    assert d.info.class_names == tuple("0123456789")
     assert d.info.image_shape == (8, 8, 1)
     train, validation = _training_and_validation()
     assert (d.info.num_train, d.info.num_eval) == (train.num_examples, validation.num_examples)

@@ -62,6 +62,7 @@ def test_small_folder_loads_with_sorted_class_ids(tmp_path, take, stack):
     )
     info = d.info
     assert (info.num_classes, info.image_shape) == (3, (12, 12, 3))
+    assert info.class_names == tuple(sorted(CLASSES))  # label id i is the i-th sorted folder
     assert (info.num_train, info.num_eval, d.steps_per_epoch) == (9, 3, 2)
     assert len(info.mean) == 3 and all(0.4 < m < 0.6 for m in info.mean)
     images, labels = stack(d.test)

@@ -34,7 +34,7 @@ class KdEfficacyTestTiny(tfds.core.GeneratorBasedBuilder):
             features=tfds.features.FeaturesDict(
                 {
                     "image": tfds.features.Image(shape=(SIZE, SIZE, 3)),
-                    "label": tfds.features.ClassLabel(num_classes=3),
+                    "label": tfds.features.ClassLabel(names=["cat", "dog", "eel"]),
                 }
             ),
             supervised_keys=("image", "label"),
@@ -77,6 +77,7 @@ def test_loads_by_name(data_dir, mode, stack):
     assert kind == ("IndexedSplit" if mode == "in_memory" else "RecordSplit")
     info = d.info
     assert (info.num_classes, info.image_shape) == (3, (SIZE, SIZE, 3))
+    assert info.class_names == ("cat", "dog", "eel")  # the ClassLabel's names
     held = NUM_TRAIN // 10  # the default validation hold-out (10%, from the training split)
     assert (info.num_train, info.num_eval, info.num_test) == (NUM_TRAIN - held, held, NUM_TEST)
     assert d.steps_per_epoch == (NUM_TRAIN - held) // 8

@@ -32,6 +32,7 @@ GIN = {
 }
 SMALL_STUDY = "; ".join(TINY_STUDY)
 TEACHER_OK = "TEACHER_DIR = '{root}/teacher'"
+OWN = "import tests.models.user_models"  # registers the test's own model builders
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +98,14 @@ CASES = [
     # models
     Case("unknown_model", "teacher", "MODEL = 'mobilenet'", "unknown model", "known models"),
     Case("bad_wrn_depth", "teacher", "MODEL = 'wrn_15_2'", "6n+4", "known models"),
+    # your own models (tests/models/user_models.py; the other breakages: test_own_model.py)
+    Case("own_model_softmax", "teacher", f"{OWN}; MODEL = 'broken_softmax'",
+         "'broken_softmax' (tests.models.user_models.broken_softmax) outputs probabilities",
+         "drop the final softmax"),
+    Case("own_model_module_missing", "teacher", "import no_such_models; MODEL = 'my_cnn'",
+         "cannot be imported (No module named 'no_such_models')", "put its package on PYTHONPATH"),
+    Case("own_teacher_not_imported", "student", "TEACHER_DIR = '{root}/teacher_own_model'",
+         "teacher_own_model: unknown model 'my_cnn'", "import its module in the gin file"),
     # data
     Case("unknown_dataset", "teacher", "DATASET = 'cifar11'", "cifar11", "use"),
     Case("image_folder_missing", "teacher", "DATASET = 'image_folder:{root}/nowhere'",
@@ -181,7 +190,7 @@ def _write(path, text):
         f.write(text)
 
 
-def _teacher(root, name, num_classes=10, input_shape=(8, 8, 1), complete=True):
+def _teacher(root, name, num_classes=10, input_shape=(8, 8, 1), complete=True, model="resnet8"):
     """A teacher run directory as the checks see it (they read result.json and snapshot names)."""
     directory = os.path.join(root, name)
     _write(os.path.join(directory, "run.json"), json.dumps({"task": "train", "model": "resnet8"}))
@@ -190,7 +199,7 @@ def _teacher(root, name, num_classes=10, input_shape=(8, 8, 1), complete=True):
         _write(os.path.join(directory, "snapshots", f"{snapshot}.weights.h5"), "weights")
     if complete:
         model = {
-            "name": "resnet8",
+            "name": model,
             "input_shape": list(input_shape),
             "num_classes": num_classes,
             "mean": [0.3] * input_shape[-1],
@@ -206,6 +215,7 @@ def build_world(root):
     _teacher(root, "teacher_incomplete", complete=False)
     _teacher(root, "teacher_100_classes", num_classes=100)
     _teacher(root, "teacher_rgb32", input_shape=(32, 32, 3))
+    _teacher(root, "teacher_own_model", model="my_cnn")  # a user's builder, not imported here
     _write(os.path.join(root, "other_run", "config.gin"), "MODEL = 'resnet110'\n")
     _write(os.path.join(root, "other_run", "run.json"), "{}\n")
     _write(os.path.join(root, "other_study", "config.gin"), "experiment.task = @sequential\n")
