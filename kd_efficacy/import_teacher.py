@@ -164,8 +164,8 @@ def _load(source, num_classes):
         converter = getattr(task.preprocessor, "image_converter", None)
         size = tuple(side and (side, side) or (converter and converter.image_size) or ()) or None
         if source["preprocessing"] == "preset":
-            return task, size, _converter_rule(converter)
-        return task, size, _rule(source["preprocessing"])
+            return task, size, converter_rule(converter)
+        return task, size, preprocessing_rule(source["preprocessing"])
     if kind == "keras_applications":
         build_app = getattr(keras.applications, name)
         weights = None if options.get("weights") == "none" else "imagenet"
@@ -175,13 +175,13 @@ def _load(source, num_classes):
         if side:
             kwargs["input_shape"] = (side, side, 3)
         model = build_app(**kwargs)
-        return model, tuple(model.input_shape[1:3]), _rule(source["preprocessing"])
+        return model, tuple(model.input_shape[1:3]), preprocessing_rule(source["preprocessing"])
     if os.path.isdir(name):
         model = _saved_model(name)
     else:
         model = keras.saving.load_model(name, compile=False)
     fixed = tuple(model.input_shape[1:3]) if None not in model.input_shape[1:3] else None
-    return model, (side, side) if side else fixed, _rule(source["preprocessing"])
+    return model, (side, side) if side else fixed, preprocessing_rule(source["preprocessing"])
 
 
 def _saved_model(path):
@@ -196,15 +196,15 @@ def _saved_model(path):
     return keras.Model(inputs, outputs)
 
 
-def _rule(mode):
+def preprocessing_rule(mode):
     channels, scale, offset = pretrained.PREPROCESSING[mode]
     return {"bgr": channels == "bgr", "scale": scale, "offset": offset}
 
 
-def _converter_rule(converter):
+def converter_rule(converter):
     """A keras-hub image converter's ``x * scale + offset`` on [0, 255] inputs, for [0, 1]."""
     if converter is None:
-        return _rule("0_255")
+        return preprocessing_rule("0_255")
     scale = 1.0 if converter.scale is None else converter.scale
     scale = [255.0 * s for s in scale] if isinstance(scale, (list, tuple)) else 255.0 * scale
     offset = 0.0 if converter.offset is None else converter.offset
