@@ -27,6 +27,7 @@ from kd_efficacy.input_adapter import InputAdapter, ProbabilitiesToLogits
 from kd_efficacy.recipe import Recipe
 
 TASK = "import_teacher"
+_POLL_SECONDS = 2.0  # how often another worker looks for the chief's finished import
 
 
 @gin.register
@@ -60,8 +61,10 @@ def is_imported(result_or_spec):
 def execute(ctx, spec, wait_for_lock=None):
     """Imports into ``ctx.model_dir`` under its lease; a complete import is a no-op."""
     directory = ctx.model_dir
-    if not ctx.is_chief:  # other workers need nothing: the chief's files are the teacher
-        return None
+    if not ctx.is_chief:  # the chief's files are the teacher: other workers wait for them
+        while not run_dir.is_complete(directory, spec):
+            time.sleep(_POLL_SECONDS)
+        return run_dir.read_result(directory)
     run_dir.check_same(directory, spec)
     with run_lock.holding(directory, wait=wait_for_lock):
         if run_dir.claim(directory, spec):

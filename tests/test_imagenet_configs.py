@@ -73,6 +73,8 @@ def test_pretrained_teacher_imagenet_file_passes_preflight(tmp_path):
     keras-hub teachers are named, not downloaded, until their import runs."""
     from kd_testing import run_experiment
 
+    from kd_efficacy.report import paper
+
     folder = _image_folder(tmp_path / "images")
     gin_file = os.path.join(EXPERIMENTS, "pretrained_teachers", "imagenet_resnet18.gin")
     smoke = [
@@ -89,4 +91,6 @@ def test_pretrained_teacher_imagenet_file_passes_preflight(tmp_path):
     teachers = [ready.specs[r.name] for r in ready.runs if r.role == "teacher"]
     assert all(s["task"] == "import_teacher" for s in teachers)
     assert {s["source"]["kind"] for s in teachers} == {"keras_hub"}
+    # The report's paper table finds its teachers by these names (report/paper.py).
+    assert {t for t, _ in paper.DISTILLED} <= {s["model"] for s in teachers}
     assert not os.path.exists(tmp_path / "study" / "runs")  # planning writes nothing
