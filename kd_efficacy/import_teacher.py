@@ -14,7 +14,9 @@ keras.applications under ``~/.keras/models``.
 """
 
 import os
+import shutil
 import time
+import warnings
 
 import gin
 import keras
@@ -78,10 +80,17 @@ def _import(ctx, spec, directory):
     recipe = Recipe.from_dict(spec["recipe"])
     dataset = data.build(recipe.dataset, **recipe.data_args(), seed=spec["seed"])
     info = dataset.info
-    teacher, adapter = build(spec["source"], info.image_shape, info.num_classes, spec["model"])
+    source = spec["source"]
+    if _is_saved_model_dir(source):  # Keras cannot save a TFSMLayer: keep the SavedModel itself
+        copy = os.path.join(directory, run_dir.IMPORTED_SAVED_MODEL)
+        shutil.rmtree(copy, ignore_errors=True)  # a killed import's partial copy
+        shutil.copytree(source["name"], copy)
+        source = {**source, "name": copy}
+    teacher, adapter = build(source, info.image_shape, info.num_classes, spec["model"])
     params = models.trainable_param_count(teacher)
     val, test = _evaluate(teacher, dataset.eval), _evaluate(teacher, dataset.test)
-    teacher.save(os.path.join(directory, run_dir.IMPORTED_MODEL))
+    if not _is_saved_model_dir(source):
+        teacher.save(os.path.join(directory, run_dir.IMPORTED_MODEL))
     snapshots = os.path.join(directory, run_dir.SNAPSHOTS_DIR)
     os.makedirs(snapshots, exist_ok=True)
     for which in ("last", "best"):  # one state: the weights a student's snapshot key hashes
@@ -149,11 +158,23 @@ def build(source, image_shape, num_classes, name="teacher"):
 
 
 def load(teacher_dir):
-    """The imported teacher of ``teacher_dir`` (its ``teacher.keras``), not compiled."""
-    if run_dir.read_result(teacher_dir)["model"]["source"]["kind"] == "keras_hub":
+    """The imported teacher of ``teacher_dir`` (its ``teacher.keras``, or the adapter around
+    its SavedModel copy), not compiled; its snapshot weights are loaded by the caller."""
+    info = run_dir.read_result(teacher_dir)["model"]
+    source = info["source"]
+    copy = {**source, "name": os.path.join(teacher_dir, run_dir.IMPORTED_SAVED_MODEL)}
+    if _is_saved_model_dir(copy):  # the original may have moved since: the copy decides
+        return build(copy, info["input_shape"], info["num_classes"], info["name"])[0]
+    if source["kind"] == "keras_hub":
         import keras_hub  # noqa: F401  (registers keras-hub's layers for deserialization)
+    with warnings.catch_warnings():  # keras-hub tasks are saved compiled; a teacher needs none
+        warnings.filterwarnings("ignore", message=".*compile.*was not called")
+        path = os.path.join(teacher_dir, run_dir.IMPORTED_MODEL)
+        return keras.saving.load_model(path, compile=False)
 
-    return keras.saving.load_model(os.path.join(teacher_dir, run_dir.IMPORTED_MODEL), compile=False)
+
+def _is_saved_model_dir(source):
+    return source["kind"] == "saved_model" and os.path.isdir(source["name"])
 
 
 def _load(source, num_classes):

@@ -225,7 +225,9 @@ def assert_imported_contract(directory):
         _assert_finite(result[part], f"result[{part!r}]")
     for name in ("last", "best"):
         assert os.path.isfile(os.path.join(directory, "snapshots", f"{name}.weights.h5")), name
-    assert os.path.isfile(os.path.join(directory, run_dir.IMPORTED_MODEL))
+    whole = os.path.join(directory, run_dir.IMPORTED_MODEL)
+    saved = os.path.join(directory, run_dir.IMPORTED_SAVED_MODEL, "saved_model.pb")
+    assert os.path.isfile(whole) or os.path.isfile(saved), f"{directory}: no teacher model"
     assert run_lock.holder(directory) is None, f"{directory}: a live lease after completion"
     return result
 

@@ -14,6 +14,7 @@ import pytest
 from kd_testing import (
     CAPACITY_GAP_GIN,
     assert_cli_ok,
+    assert_imported_contract,
     assert_study_contract,
     run_cli,
     run_experiment,
@@ -198,3 +199,17 @@ def test_adapter_matches_a_keras_hub_image_converter():
     images = np.random.default_rng(0).uniform(size=(2, 6, 6, 3)).astype("float32")
     adapter = InputAdapter(**import_teacher.converter_rule(converter))
     np.testing.assert_allclose(adapter(images), converter(255.0 * images), rtol=1e-4, atol=1e-4)
+
+
+def test_a_savedmodel_directory_is_imported_as_a_self_contained_teacher(tmp_path):
+    from kd_efficacy import teachers
+
+    original = models.build("resnet8", input_shape=(8, 8, 1), num_classes=10)
+    original.export(str(tmp_path / "exported"), verbose=False)
+    source = [f"SOURCE = 'saved_model:{tmp_path / 'exported'}'"]
+    run_experiment([DIGITS, IMPORT_GIN], source, tmp_path / "teacher")
+    assert_imported_contract(tmp_path / "teacher")
+    os.rename(tmp_path / "exported", tmp_path / "moved")  # the run keeps its own copy
+    teacher = teachers.load(str(tmp_path / "teacher"), "last")
+    images = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(teacher(images), original(images), rtol=1e-5, atol=1e-5)
