@@ -20,7 +20,12 @@ setup(
         "keras>=3.12",
         "tensorflow-datasets>=4.9",
         "importlib_resources",  # TFDS builders import it; missing it breaks custom datasets
-        "keras-cv>=0.9",
+        # Pretrained teachers (kd_efficacy/pretrained.py): keras-hub presets and timm checkpoints.
+        # Not keras-cv: it is no longer developed (its model cards point to keras-hub), was never
+        # imported here, and pulled the old keras-core into the environment; augmentation is
+        # stateless tf.image ops (data/augment.py), resumable per example, which KerasCV's and
+        # Keras' random layers (one draw per batch, hidden RNG state) are not.
+        "keras-hub>=0.32,<0.33",
         "gin-config>=0.5",
         "absl-py",
         "tensorboard",

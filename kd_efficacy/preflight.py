@@ -30,7 +30,8 @@ def check_spec(spec, strategy, teacher_models=(), cache=None):
     recipe = Recipe.from_dict(spec["recipe"])
     distribute.check_batch(recipe.global_batch_size, strategy)
     info = _dataset_info(recipe, cache)
-    _check_model(spec["model"], info, cache)
+    if "source" not in spec:  # an imported teacher: its source was checked by its spec
+        _check_model(spec["model"], info, cache)
     for teacher_dir, model_info in teacher_models:
         teachers.check_compatible(teacher_dir, model_info, info.num_classes, info.image_shape)
         if "name" in model_info:  # a trained teacher: e.g. its own builder must be registered

@@ -44,6 +44,8 @@ SAVED_MODEL = "saved_model"  # in export/
 TFLITE = "student.tflite"  # in export/
 CLASS_NAMES = "labels.txt"  # in export/: line i names label id i (TFLite's label-file convention)
 TEACHER_LOGITS_DIR = "teacher_logits"  # a teacher run's cache, written by its students
+IMPORTED_MODEL = "teacher.keras"  # an imported (pretrained) teacher: adapter + model, whole
+IMPORTED_SAVED_MODEL = "teacher_saved_model"  # ... or, from a SavedModel directory, its copy
 # Sub-directories written only by the process training the run (not by a study's other runs).
 TRAINER_WRITTEN = (CHECKPOINTS_DIR, SNAPSHOTS_DIR)
 

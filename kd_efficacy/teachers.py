@@ -1,4 +1,5 @@
-"""Teachers come from run directories: a complete training run and one of its snapshots.
+"""Teachers come from run directories: a complete training run and one of its snapshots, or an
+imported pretrained model (import_teacher.py), whose only snapshots are 'last' and 'best'.
 
 ``epoch`` is 'last', 'best' or a 1-based epoch number for which the run kept a snapshot
 (``TeacherSnapshots``), which is how early-stopped teachers are used without retraining.
@@ -6,7 +7,7 @@
 
 import os
 
-from kd_efficacy import models, run_dir
+from kd_efficacy import import_teacher, models, run_dir
 from kd_efficacy.errors import ConfigError
 
 
@@ -21,6 +22,8 @@ def describe(teacher_dir, epoch):
         )
     snapshot_dir = os.path.join(teacher_dir, run_dir.SNAPSHOTS_DIR)
     epoch = str(epoch)
+    if epoch.isdigit() and import_teacher.is_imported(result):
+        raise no_trajectory(teacher_dir, epoch)
     if not os.path.exists(run_dir.snapshot_path(snapshot_dir, epoch)):
         kept = run_dir.snapshot_epochs(snapshot_dir)
         raise ConfigError(
@@ -28,6 +31,16 @@ def describe(teacher_dir, epoch):
             f"'last', 'best' and epochs {kept} (keep more with train.snapshot_epochs)"
         )
     return {"config_hash": result["config_hash"], "epoch": epoch}
+
+
+def no_trajectory(teacher, epoch):
+    """The one line refusing an early-stopped snapshot of a pretrained (imported) teacher."""
+    return ConfigError(
+        f"teacher {teacher} is pretrained, not trained here: it has no epoch snapshots, so "
+        f"TEACHER_EPOCH={epoch} cannot be used (full KD and ESKD can); for early-stopped "
+        "teachers train the teacher here (a model name in TEACHERS), or give each epoch's "
+        "checkpoint as its own teacher ('saved_model:/path/epoch_N.keras')"
+    )
 
 
 def model_info(teacher_dir):
@@ -51,15 +64,18 @@ def check_compatible(teacher_dir, model_info, num_classes, image_shape):
 
 def load(teacher_dir, epoch):
     """Builds the teacher model and loads the requested snapshot (call inside strategy scope)."""
-    describe(teacher_dir, epoch)
-    info = model_info(teacher_dir)
-    teacher = models.build(
-        info["name"],
-        input_shape=tuple(info["input_shape"]),
-        num_classes=info["num_classes"],
-        mean=info.get("mean"),
-        std=info.get("std"),
-    )
+    result = describe(teacher_dir, epoch) and run_dir.read_result(teacher_dir)
+    info = result["model"]
+    if import_teacher.is_imported(result):
+        teacher = import_teacher.load(teacher_dir)
+    else:
+        teacher = models.build(
+            info["name"],
+            input_shape=tuple(info["input_shape"]),
+            num_classes=info["num_classes"],
+            mean=info.get("mean"),
+            std=info.get("std"),
+        )
     teacher.load_weights(
         run_dir.snapshot_path(os.path.join(teacher_dir, run_dir.SNAPSHOTS_DIR), epoch)
     )

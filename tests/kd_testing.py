@@ -13,7 +13,8 @@ contract (docs/ARCHITECTURE.md, "Run directory (contract)") is made once:
   or a running ``Popen``), with ``cli_env()``: quiet TF logs, this checkout first on PYTHONPATH,
   and no inherited TF_CONFIG/SLURM_JOB_ID (a test must not become a cluster worker by accident).
 - ``assert_run_contract(run_dir)``: what a complete run directory promises, read from disk only
-  (no model is built unless ``load_export=True``); returns the parsed result.json.
+  (no model is built unless ``load_export=True``); returns the parsed result.json. An imported
+  (pretrained) teacher has its own, smaller contract: ``assert_imported_contract``.
 - ``assert_study_contract(study_dir)``: the study files, and every planned run's contract.
 - ``assert_same_weights(a, b)``: two Keras ``.weights.h5`` files hold bit-identical arrays.
 """
@@ -151,6 +152,8 @@ def assert_run_contract(directory, load_export=False):
     directory = str(directory)
     with open(os.path.join(directory, run_dir.RUN_JSON)) as f:
         spec = json.load(f)
+    if spec["task"] == "import_teacher":
+        return assert_imported_contract(directory)
     result = run_dir.read_result(directory)
     assert result is not None, f"{directory}: no {run_dir.RESULT_JSON}"
     assert result["status"] == "complete", f"{directory}: {result['status']} {result.get('reason')}"
@@ -204,6 +207,32 @@ def assert_run_contract(directory, load_export=False):
     if not os.path.exists(os.path.join(directory, "planned.json")):  # top-level run, not a study's
         for name in ("config.gin", "operative_config.gin"):
             assert os.path.isfile(os.path.join(directory, name)), f"{directory}: no {name}"
+    return result
+
+
+def assert_imported_contract(directory):
+    """A complete imported (pretrained) teacher: what students and reports read of a teacher
+    (result, model info, the 'last' and 'best' snapshots), without a training history."""
+    directory = str(directory)
+    with open(os.path.join(directory, run_dir.RUN_JSON)) as f:
+        spec = json.load(f)
+    result = run_dir.read_result(directory)
+    assert result["status"] == "complete", f"{directory}: {result['status']} {result.get('reason')}"
+    assert result["config_hash"] == run_dir.spec_hash(spec) and result["task"] == spec["task"]
+    model = result["model"]
+    assert model["name"] == spec["model"] and model["params"] > 0 and model["num_classes"] > 1
+    assert model["source"] == spec["source"] and len(model["input_shape"]) == 3
+    assert all(n > 0 for n in result["splits"].values()) and result["epochs"] == 0
+    assert result["selection_split"] == "validation" and result["last"] == result["best"]
+    assert 0 <= result["last"]["val_accuracy"] <= 1 and 0 <= result["test"]["accuracy"] <= 1
+    for part in ("last", "test"):
+        _assert_finite(result[part], f"result[{part!r}]")
+    for name in ("last", "best"):
+        assert os.path.isfile(os.path.join(directory, "snapshots", f"{name}.weights.h5")), name
+    whole = os.path.join(directory, run_dir.IMPORTED_MODEL)
+    saved = os.path.join(directory, run_dir.IMPORTED_SAVED_MODEL, "saved_model.pb")
+    assert os.path.isfile(whole) or os.path.isfile(saved), f"{directory}: no teacher model"
+    assert run_lock.holder(directory) is None, f"{directory}: a live lease after completion"
     return result
 
 

@@ -66,3 +66,31 @@ def test_eskd_imagenet_runs_at_smoke_scale(tmp_path):
     gin_file = os.path.join(EXPERIMENTS, "early_stopping", "imagenet_resnet18.gin")
     results = _run(gin_file, folder, tmp_path / "study", ["EPOCHS = 2", "STOP_KD_EPOCHS = [1]"])
     _check(results, ["teacher", "scratch", "kd", "eskd_1"])
+
+
+def test_pretrained_teacher_imagenet_file_passes_preflight(tmp_path):
+    """The pretrained-teacher ImageNet study parses, plans and passes preflight offline: its
+    keras-hub teachers are named, not downloaded, until their import runs."""
+    from kd_testing import run_experiment
+
+    from kd_efficacy.report import paper
+
+    folder = _image_folder(tmp_path / "images")
+    gin_file = os.path.join(EXPERIMENTS, "pretrained_teachers", "imagenet_resnet18.gin")
+    smoke = [
+        f"DATASET = 'image_folder:{folder}'",
+        "recipe.image_size = 64",
+        "GLOBAL_BATCH_SIZE = 4",
+        "recipe.validation_fraction = 0.5",
+        "experiment.plan_only = True",
+    ]
+    ready = run_experiment([gin_file], smoke, tmp_path / "study", tiny=False)
+    roles = [run.role for run in ready.runs]
+    assert roles.count("teacher") == 4 and roles.count("scratch") == 3
+    assert roles.count("kd") == roles.count("eskd") == 12
+    teachers = [ready.specs[r.name] for r in ready.runs if r.role == "teacher"]
+    assert all(s["task"] == "import_teacher" for s in teachers)
+    assert {s["source"]["kind"] for s in teachers} == {"keras_hub"}
+    # The report's paper table finds its teachers by these names (report/paper.py).
+    assert {t for t, _ in paper.DISTILLED} <= {s["model"] for s in teachers}
+    assert not os.path.exists(tmp_path / "study" / "runs")  # planning writes nothing

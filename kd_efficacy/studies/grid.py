@@ -8,11 +8,17 @@ seed that needs it), and named *variants* of how a student learns from a teacher
 maps a variant name to (TEACHER_EPOCH, STOP_KD_EPOCH). Teachers keep snapshots of exactly the
 numbered teacher epochs the variants use, so early-stopped teachers cost no extra training.
 The student trained from scratch (role 'scratch') is the baseline for every variant.
+
+TEACHERS is a list of model names (trained here) or a dict from teacher names to what each
+is: a model name, or a pretrained source (pretrained.py: 'keras_hub:...', 'keras_applications:
+...', 'saved_model:...'), imported once instead of trained. A pretrained teacher has no
+trajectory, so it serves full KD and ESKD variants but no early-stopped snapshot.
 """
 
 from typing import Annotated
 
-from kd_efficacy import kd_settings
+from kd_efficacy import kd_settings, pretrained
+from kd_efficacy import teachers as teacher_runs
 from kd_efficacy.config_types import Described, NonNegativeInt, PositiveInt, distinct
 from kd_efficacy.errors import ConfigError
 from kd_efficacy.report import study_report
@@ -22,7 +28,10 @@ from kd_efficacy.tasks import TeacherEpoch
 
 # The studies' parameter types (config_types.py checks gin's bindings against them).
 Seeds = distinct(NonNegativeInt)
-Teachers = distinct(str)
+Teachers = Annotated[
+    distinct(str) | dict[str, str],
+    Described("a list of model names, or a dict from teacher names to model names or sources"),
+]
 Variants = Annotated[
     dict[str, tuple[TeacherEpoch, PositiveInt | None]],
     Described("a dict from variant names to (TEACHER_EPOCH, STOP_KD_EPOCH) pairs"),
@@ -53,6 +62,11 @@ def grid_plan(
     if not seeds:
         raise ConfigError("the study needs at least one seed (SEEDS)")
     teacher_recipe = teacher_recipe or recipe
+    sources = dict(teachers) if isinstance(teachers, dict) else {t: t for t in teachers}
+    numbered = sorted({str(e) for e, _ in variants.values() if isinstance(e, int)})
+    for teacher, source in sources.items():
+        if pretrained.is_source(source) and numbered:
+            raise teacher_runs.no_trajectory(f"{teacher!r} ({source})", numbered[0])
     snapshot_epochs = tuple(sorted({e for e, _ in variants.values() if isinstance(e, int)}))
     bad = [e for e in snapshot_epochs if e > teacher_recipe.epochs]
     if bad:
@@ -63,15 +77,17 @@ def grid_plan(
             f"{teacher_recipe.epochs} (TEACHER_EPOCHS, VARIANTS)"
         )
     runs = []
-    for teacher in teachers:  # distinct: refused at the gin boundary otherwise
+    for teacher, source in sources.items():  # distinct: refused at the gin boundary otherwise
+        imported = pretrained.is_source(source)
         runs.append(
             PlannedRun(
                 name=f"teacher/{teacher}_s{teacher_seed}",
                 role="teacher",
-                model=teacher,
+                model=teacher if imported else source,
                 seed=teacher_seed,
                 recipe=teacher_recipe,
-                snapshot_epochs=snapshot_epochs,
+                snapshot_epochs=() if imported else snapshot_epochs,
+                source=source if imported else None,
             )
         )
     for seed in seeds:
@@ -85,7 +101,7 @@ def grid_plan(
             )
         )
     for variant, (teacher_epoch, stop_kd_epoch) in variants.items():
-        for teacher in teachers:
+        for teacher in sources:
             for seed in seeds:
                 runs.append(
                     PlannedRun(

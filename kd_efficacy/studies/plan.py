@@ -18,6 +18,7 @@ from kd_efficacy import (
     atomic_io,
     checkpoint,
     hparams_logging,
+    import_teacher,
     kd_settings,
     preflight,
     run_dir,
@@ -47,6 +48,9 @@ class PlannedRun:
     kd: KDSettings = kd_settings.DEFAULT  # unused by a run without teachers
     stop_kd_epoch: int | None = None
     snapshot_epochs: tuple[int, ...] = ()
+    source: str | None = (
+        None  # a pretrained teacher's source (pretrained.py): imported, not trained
+    )
 
     @property
     def is_distill(self):
@@ -65,6 +69,8 @@ def check_plan(runs):
                     f"run {run.name!r} needs teacher {teacher!r}, not planned before it"
                 )
             epoch = str(run.teacher_epoch)
+            if epoch.isdigit() and seen[teacher].source is not None:
+                raise teachers.no_trajectory(f"{teacher!r} ({seen[teacher].source})", epoch)
             if epoch.isdigit() and int(epoch) not in seen[teacher].snapshot_epochs:
                 raise ConfigError(
                     f"TEACHER_EPOCH {epoch} is not among the snapshots teacher {teacher!r} keeps "
@@ -91,6 +97,10 @@ def specs_for(study_dir, runs):
                 run.stop_kd_epoch,
                 run.snapshot_epochs,
             )
+        elif run.source is not None:
+            specs[run.name] = import_teacher.import_spec(
+                run.model, run.source, run.recipe, run.seed
+            )
         else:
             specs[run.name] = tasks.train_spec(run.model, run.recipe, run.seed, run.snapshot_epochs)
     return specs
@@ -115,6 +125,8 @@ def _preflight(ctx, runs, specs):
             model_infos[run.name] = teachers.model_info(directory)
             continue
         teacher_models = [(run_path(ctx.model_dir, t), model_infos[t]) for t in run.teachers]
+        # An imported teacher's classes are known once it is loaded (a download, maybe): its
+        # import is checked then, as the study's first run, before any training.
         info = preflight.check_spec(specs[run.name], ctx.strategy, teacher_models, cache)
         model_infos[run.name] = preflight.model_info(info)
 
@@ -191,7 +203,8 @@ def _run_one(ctx, run, specs, only_run, actions, held, progress):
         run.name, checkpoint.finished_epochs(os.path.join(directory, run_dir.CHECKPOINTS_DIR))
     )
     try:
-        tasks.execute(ctx.at(directory, seed=run.seed), specs[run.name], wait_for_lock=False)
+        execute = import_teacher.execute if run.source is not None else tasks.execute
+        execute(ctx.at(directory, seed=run.seed), specs[run.name], wait_for_lock=False)
     except run_lock.Held:
         progress.held(run.name)
         held.add(run.name)
