@@ -40,13 +40,16 @@ from kd_efficacy.data import unreadable
 
 # Spec fields a member may have of its own: none changes the batches or the teacher's outputs.
 PER_STUDENT = ("model", "ce_weight", "kd_weight", "stop_kd_epoch", "snapshot_epochs")
+# The spec fields packing is proven for. A field added later (a new loss term, say) may change
+# what a step does beyond ``Distiller._terms``; its runs train apart until a test shows otherwise.
+KNOWN = (*PER_STUDENT, "task", "recipe", "seed", "teachers", "temperature")
 
 
 def pack_key(model_dir, spec):
     """Equal keys: the runs share data stream and teacher outputs. None: never packed (a run
     without teachers saves no teacher pass). Teacher directories are compared absolute, since a
     spec stores them relative to its own run directory."""
-    if spec.get("task") != "distill" or not spec.get("teachers"):
+    if spec.get("task") != "distill" or not spec.get("teachers") or set(spec) - set(KNOWN):
         return None
     shared = {k: v for k, v in spec.items() if k not in PER_STUDENT}
     shared["teachers"] = [

@@ -3,19 +3,21 @@
 One tiny deterministic capacity-gap study (resnet8 teacher and student, KD and ESKD of one
 teacher and seed) is trained with packing off; a copy without its two students is then
 finished with packing on. Every checkpoint, snapshot, metric line, result metric and exported
-output of the packed students must equal the separate ones. Other tests pin what packs:
-different data streams or teachers never share a key, and a diverging member fails alone.
+output of the packed students must equal the separate ones. Other tests pin what packs
+(different data streams or teachers never share a key) and, slow, that a diverging member fails
+alone and an interrupted pack resumes each member from its own checkpoint, still bit-identical.
 """
 
 import os
 import shutil
 
 import gin
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, checkpoint, packed_runs, run_dir, tasks
+from kd_efficacy import atomic_io, checkpoint, multi_student, packed_runs, run_dir, tasks
 from kd_efficacy.context import RunContext
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
@@ -44,13 +46,13 @@ STUDENTS = [run.name for run in PLAN[1:]]
 VARYING = ("epoch_seconds", "train_seconds", "session_seconds", "hardware")  # not results
 
 
-def _study(model_dir, pack):
-    """Executes PLAN in ``model_dir``, deterministically, packing or not."""
+def _study(model_dir, pack, runs=PLAN):
+    """Executes ``runs`` in ``model_dir``, deterministically, packing or not."""
     tf.config.experimental.enable_op_determinism()
     gin.clear_config()
     try:
         gin.bind_parameter("packing.enabled", pack)
-        return plan.execute_plan(RunContext(model_dir=str(model_dir), verbose=0), PLAN)
+        return plan.execute_plan(RunContext(model_dir=str(model_dir), verbose=0), runs)
     finally:
         gin.clear_config()
 
@@ -162,6 +164,8 @@ def test_only_runs_with_one_data_stream_and_teacher_share_a_key():
         assert packed_runs.pack_key(here, spec) != key
     scratch = tasks.train_spec("resnet8", Recipe(), 0)
     assert packed_runs.pack_key(here, scratch) is None
+    # A spec field packing was not proven for (e.g. a new loss term) keeps the run apart.
+    assert packed_runs.pack_key(here, {**_spec(here), "mixup_alpha": 0.2}) is None
 
 
 def test_packing_is_a_study_option_and_only_where_proven(tmp_path):
@@ -169,3 +173,62 @@ def test_packing_is_a_study_option_and_only_where_proven(tmp_path):
     assert packing.packing() is True and packed_runs.can_pack(ctx)
     for change in ({"precision": "mixed_float16"}, {"jit_compile": True}, {"is_chief": False}):
         assert not packed_runs.can_pack(RunContext(model_dir=str(tmp_path), **change))
+
+
+class _InterruptOnce(keras.callbacks.Callback):
+    """Ctrl-C at the start of epoch 2 of the first fit it is given to."""
+
+    fired = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1 and not _InterruptOnce.fired:
+            _InterruptOnce.fired = True
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_a_diverging_member_fails_alone_and_an_interrupted_pack_resumes(tmp_path, monkeypatch):
+    """KD, ESKD and a member whose loss is infinite at step 1, packed: the diverged one is recorded
+    failed as its separate run is, the other two are packed again, interrupted after epoch 1
+    and resumed each from its own checkpoint; both end bit-identical to their separate runs."""
+    diverging = PlannedRun(
+        "diverge/resnet8_s0",
+        "kd",
+        "resnet8",
+        0,
+        RECIPE,
+        teachers=(TEACHER,),
+        kd=KDSettings(4.0, 3e38, 3e38),  # CE · 3e38 overflows float32 at the first step
+    )
+    runs = [*PLAN, diverging]
+    separate, packed = tmp_path / "separate", tmp_path / "packed"
+    _study(separate, pack=False, runs=runs)
+    shutil.copytree(separate, packed)
+    for run in runs[1:]:
+        shutil.rmtree(run_dir.run_path(str(packed), run.name))
+    fits = []
+    real_fit, real_callbacks = packed_runs._fit_pack, multi_student.member_callbacks
+    monkeypatch.setattr(
+        packed_runs, "_fit_pack", lambda ctxs, *a: fits.append(len(ctxs)) or real_fit(ctxs, *a)
+    )
+    monkeypatch.setattr(
+        multi_student,
+        "member_callbacks",
+        lambda *a: [*real_callbacks(*a), _InterruptOnce()],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        _study(packed, pack=True, runs=runs)
+    for name in STUDENTS:  # interrupted in epoch 2: each member holds its own epoch-1 state
+        checkpoints = tasks.run_paths(run_dir.run_path(str(packed), name))["checkpoints"]
+        assert checkpoint.finished_epochs(checkpoints) == 1
+    _study(packed, pack=True, runs=runs)
+    assert fits == [3, 2, 2]  # all three; the two after the divergence; the two resumed
+    rng = np.random.default_rng(0)
+    for name in STUDENTS:
+        _assert_same_run(*(run_dir.run_path(str(root), name) for root in (separate, packed)), rng)
+    failed = [
+        run_dir.read_result(run_dir.run_path(str(r), diverging.name)) for r in (separate, packed)
+    ]
+    assert [r["status"] for r in failed] == ["failed", "failed"]
+    assert failed[0]["reason"] == failed[1]["reason"]
+    assert "at epoch 1, step 1" in failed[1]["reason"]
