@@ -5,9 +5,9 @@ teacher and seed) is trained with packing off; a copy without its two students i
 finished with packing on. Every checkpoint, snapshot, metric line, result metric and exported
 output of the packed students must equal the separate ones (slow: four runs' worth; in CI,
 tests/benchmark/test_multi_student.py pins the packed step bit for bit, and the study tests
-train packs end to end). Other tests pin what packs
-(different data streams or teachers never share a key) and, slow, that a diverging member fails
-alone and an interrupted pack resumes each member from its own checkpoint, still bit-identical.
+train packs end to end). Other tests pin what packs (different data streams or teachers never
+share a key) and, slow, that a diverging member fails alone and an interrupted pack resumes each
+member from its own checkpoint, still bit-identical.
 """
 
 import os
