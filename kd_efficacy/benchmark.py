@@ -102,11 +102,10 @@ class _Modes:
     def __init__(self, args, batch_size, log_dir):
         import keras
 
-        from kd_efficacy import callbacks, models, trainer
+        from kd_efficacy import callbacks, models, multi_student, trainer
         from kd_efficacy.data import synthetic
         from kd_efficacy.distiller import Distiller
         from kd_efficacy.kd_settings import KDSettings
-        from kd_efficacy.multi_student import MultiStudentDistiller
         from kd_efficacy.recipe import Recipe
 
         self.data = synthetic.build(
@@ -158,9 +157,14 @@ class _Modes:
                 keras.callbacks.TensorBoard(log_dir, write_graph=False, update_freq="epoch"),
             ]
         if args.students > 1:
-            students = [build(args.student) for _ in range(args.students)]
-            fits["multi"] = compiled(
-                MultiStudentDistiller(students, [self.teacher], **kd_options, **common)
+            members = [
+                compiled(Distiller(build(args.student), [self.teacher], **kd_options, **common))
+                for _ in range(args.students)
+            ]
+            fits["multi"] = multi_student.compile_pack(
+                multi_student.MultiStudentDistiller(members),
+                jit_compile=args.jit_compile,
+                steps_per_execution=args.steps_per_execution,
             )
         # Teacher input: a few batches of the real stream, cached (see the module docstring).
         cached = self.data.train.take(4).map(lambda images, labels: images).cache().repeat()

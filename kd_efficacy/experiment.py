@@ -35,6 +35,7 @@ _NOT_IDENTITY = (
     "run_lock.wait",
     "run_lock.lease_seconds",
     "run_lock.heartbeat_seconds",
+    "packing.enabled",  # packed runs are bit-identical to separate ones (studies/packing.py)
 )
 
 

@@ -1,112 +1,198 @@
-"""MultiStudentDistiller: k students that share a teacher, trained together by one ``fit``.
+"""MultiStudentDistiller: k Distillers sharing a teacher and a data stream, trained by one ``fit``.
 
-Repeats of a student with different seeds, or the members of an ensemble, all learn from the same
-frozen teacher on the same batches. Training them in one step pays the teacher's forward pass (and
-the input pipeline) once per batch instead of k times, which ``python -m kd_efficacy.benchmark
---students k`` measures against separate runs.
+Students that see the same batches (same seed and recipe) and learn from the same teacher pay
+the teacher's forward pass, and the input pipeline, once per batch instead of k times. Each
+student stays a whole ``Distiller`` of its own (a *member*): its own optimizer, CE/KD weight
+variables, metrics, checkpoint, snapshots and export, so a member is saved, restored, evaluated
+and exported exactly as a separate run's Distiller is (studies/packing.py trains packed runs).
 
-One step is k independent Distiller steps:
-- the optimized loss is the sum of the students' losses; no parameter is shared, so the gradient
-  of each student's parameters is exactly the gradient of its own loss;
-- one optimizer updates every student: SGD (with momentum) keeps per-variable state and the
-  learning-rate schedule follows the shared step counter, so each student's update is the one a
-  single-student Distiller with the same init would make (``tests/benchmark`` pins this);
-- CE/KD weights are the shared variables of ``Distiller``, so ``KDSchedule`` switches all at once.
-Caveat: under a loss-scaling optimizer (float16) an overflow in any student skips the step for all.
+One step is k independent Distiller steps, in the same ops as ``Distiller.train_step``: one
+teacher pass, then per member its forward pass, ``_terms``, regularization, gradient (its own
+tape) and its own optimizer's update. Nothing is summed across members, so on CPU each member's
+weights are bit-identical to a separate run's (tests/studies/test_packing.py).
 
-Metrics are per student, prefixed ``s<i>_`` (``s0_accuracy``, ``s1_kd``, ...); ``loss`` is the
-students' mean total loss, so ``StopOnNonFinite`` still trips when any student diverges.
+Metrics are per member, prefixed ``s<i>_`` (``s0_accuracy``, ``val_s1_kd``); ``member_callbacks``
+hands each member's callbacks their member's model and logs under the unprefixed names a separate
+run's callbacks see. ``python -m kd_efficacy.benchmark --students k`` measures the speedup.
 """
 
 import keras
 import tensorflow as tf
 
-from kd_efficacy import losses
-from kd_efficacy.distiller import Distiller
+from kd_efficacy import callbacks, losses
 
 
-class MultiStudentDistiller(Distiller):
-    """Students + frozen teachers; ``call`` returns the list of the students' logits."""
+def prefix(i):
+    return f"s{i}_"
 
-    def __init__(self, students, teachers=(), *, num_classes=None, **kwargs):
-        students = list(students)
-        if not students:
-            raise ValueError("MultiStudentDistiller needs at least one student")
-        num_classes = num_classes or students[0].output_shape[-1]
-        super().__init__(students[0], teachers, num_classes=num_classes, **kwargs)
-        # ``self.student`` (from Distiller) is students[0]; Keras tracks each model once.
-        self.students = students
-        trackers = {"loss": keras.metrics.Mean(name="loss")}
-        for i in range(len(students)):
-            names = ["loss", "ce"] + (["kd", "agreement"] if self.teachers else [])
-            for name in names:
-                trackers[f"s{i}_{name}"] = keras.metrics.Mean(name=f"s{i}_{name}")
-            trackers[f"s{i}_accuracy"] = keras.metrics.SparseCategoricalAccuracy(
-                name=f"s{i}_accuracy"
-            )
-            if num_classes > 5:
-                trackers[f"s{i}_top5"] = keras.metrics.SparseTopKCategoricalAccuracy(
-                    5, name=f"s{i}_top5"
-                )
-        self._trackers = trackers
+
+class MultiStudentDistiller(keras.Model):
+    """Members (compiled Distillers with the same teachers and temperature), trained together.
+
+    Compile it with ``compile_pack``; ``call`` returns the list of the members' logits.
+    """
+
+    def __init__(self, members, **kwargs):
+        super().__init__(**kwargs)
+        members = list(members)
+        if not members:
+            raise ValueError("MultiStudentDistiller needs at least one member")
+        first = members[0]
+        for member in members[1:]:
+            if [id(t) for t in member.teachers] != [id(t) for t in first.teachers]:
+                raise ValueError("packed members must share their teacher models")
+            if member.temperature != first.temperature:
+                raise ValueError("packed members must share the KD temperature")
+        self.members = members
+
+    @property
+    def teachers(self):
+        return self.members[0].teachers
+
+    @property
+    def metrics(self):
+        return [tracker for member in self.members for tracker in member.metrics]
 
     def call(self, images, training=False):
-        return [student(images, training=training) for student in self.students]
+        return [member.student(images, training=training) for member in self.members]
 
-    def _student_terms(self, i, labels, student_logits, teacher_probs):
-        """Per-example total loss of student ``i``; updates its metrics (as Distiller._terms)."""
-        metric = lambda name: self._trackers[f"s{i}_{name}"]
-        ce = losses.cross_entropy(labels, student_logits)
-        total = self.ce_weight * ce
-        if teacher_probs is not None:
-            kd = losses.kd_term(teacher_probs, student_logits, self.temperature)
-            total += self.kd_weight * kd
-            metric("kd").update_state(kd)
-            metric("agreement").update_state(losses.agreement(teacher_probs, student_logits))
-        metric("ce").update_state(ce)
-        metric("loss").update_state(total)
-        probs = tf.cast(student_logits, tf.float32)
-        metric("accuracy").update_state(labels, probs)
-        if f"s{i}_top5" in self._trackers:
-            metric("top5").update_state(labels, probs)
-        return total
-
-    def _student_regularization(self, student):
-        """Distiller._regularization for one student: its model losses and L2 weight decay."""
-        terms = list(student.losses)
-        if self.weight_decay:
-            l2 = [tf.nn.l2_loss(v) for v in student.trainable_variables]
-            terms.append(self.weight_decay * tf.add_n(l2))
-        if not terms:
-            return 0.0
-        return tf.add_n(terms) / tf.distribute.get_strategy().num_replicas_in_sync
-
-    def _all_students(self, images, labels, teacher_probs, training):
-        """Sum over students of their reduced losses; metrics updated per student."""
-        total, per_example_totals = 0.0, []
-        for i, student in enumerate(self.students):
-            logits = student(images, training=training)
-            per_example = self._student_terms(i, labels, logits, teacher_probs)
-            per_example_totals.append(per_example)
-            total += losses.global_mean(per_example)
-            if training:
-                total += self._student_regularization(student)
-        self._trackers["loss"].update_state(tf.add_n(per_example_totals) / len(self.students))
-        return total
+    def _logs(self):
+        return {
+            prefix(i) + name: tracker.result()
+            for i, member in enumerate(self.members)
+            for name, tracker in member._trackers.items()
+        }
 
     def train_step(self, data):
         images, labels = data[0], data[1]
-        # The point of this class: one teacher pass (or precomputed logits) for all students.
-        teacher_probs = self._teacher_probs_for(data)
-        variables = [v for student in self.students for v in student.trainable_variables]
-        with tf.GradientTape() as tape:
-            loss = self._all_students(images, labels, teacher_probs, training=True)
-            loss = self.optimizer.scale_loss(loss)
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        # The point of this class: one teacher pass (or precomputed logits) for all members.
+        teacher_probs = self.members[0]._teacher_probs_for(data)
+        for member in self.members:  # Distiller.train_step, member by member
+            variables = member.student.trainable_variables
+            with tf.GradientTape() as tape:
+                student_logits = member.student(images, training=True)
+                per_example = member._terms(images, labels, student_logits, teacher_probs)
+                loss = losses.global_mean(per_example) + member._regularization(variables)
+                loss = member.optimizer.scale_loss(loss)
+            grads = tape.gradient(loss, variables)
+            member.optimizer.apply_gradients(zip(grads, variables))
+        return self._logs()
 
     def test_step(self, data):
         images, labels = data[0], data[1]
-        self._all_students(images, labels, self._teacher_probs_for(data), training=False)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        teacher_probs = self.members[0]._teacher_probs_for(data)
+        for member in self.members:
+            student_logits = member.student(images, training=False)
+            member._terms(images, labels, student_logits, teacher_probs)
+        return self._logs()
+
+
+def compile_pack(multi, jit_compile=False, steps_per_execution=1):
+    """Compiles the pack over its (already compiled, optimizer-built) members. Keras wants an
+    optimizer; member 0's is passed, built already, so no slot is made twice and none unused."""
+    multi.compile(
+        optimizer=multi.members[0].optimizer,
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    return multi
+
+
+class MemberDiverged(Exception):
+    """A member's ``StopOnNonFinite`` stopped the pack; ``index`` says which, ``error`` why."""
+
+    def __init__(self, index, error):
+        super().__init__(f"member {index}: {error}")
+        self.index, self.error = index, error
+
+
+class _Member(keras.callbacks.Callback):
+    """One member's callbacks inside the pack's ``fit``: they get the member's Distiller as
+    ``model`` and its logs unprefixed, and validation only at the member's own ``eval_epochs``
+    (1-based; None: every epoch), as in a separate run."""
+
+    def __init__(self, index, member, inner, eval_epochs=None):
+        super().__init__()
+        self.index, self.member, self.inner = index, member, list(inner)
+        self.eval_epochs = None if eval_epochs is None else set(eval_epochs)
+        self._epoch = 0
+
+    def set_model(self, model):
+        super().set_model(model)
+        for callback in self.inner:
+            callback.set_model(self.member)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for callback in self.inner:
+            callback.set_params(params)
+
+    def _evaluates(self):
+        return self.eval_epochs is None or self._epoch + 1 in self.eval_epochs
+
+    def _own(self, logs, with_validation=True):
+        """The member's entries of ``logs`` under a separate run's names."""
+        own, mine = {}, prefix(self.index)
+        for key, value in (logs or {}).items():
+            validation = key.startswith("val_")
+            name = key[len("val_") :] if validation else key
+            if name.startswith(mine):
+                if not validation or with_validation:
+                    own[("val_" if validation else "") + name[len(mine) :]] = value
+            elif not (name[:1] == "s" and "_" in name and name[1 : name.index("_")].isdigit()):
+                own[key] = value  # not any member's (e.g. a learning rate Keras adds)
+        return own
+
+    def _call(self, method, *args, logs=None, with_validation=True):
+        own = self._own(logs, with_validation) if logs is not None else None
+        for callback in self.inner:
+            try:
+                getattr(callback, method)(*args, logs=own)
+            except callbacks.NonFiniteLoss as e:
+                raise MemberDiverged(self.index, e) from e
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs=logs, with_validation=self._evaluates())
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+
+    # Validation inside fit: only at the member's own evaluation epochs.
+    def on_test_begin(self, logs=None):
+        if self._evaluates():
+            self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        if self._evaluates():
+            self._call("on_test_end", logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        if self._evaluates():
+            self._call("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self._evaluates():
+            self._call("on_test_batch_end", batch, logs=logs)
+
+
+def member_callbacks(multi, per_member, eval_epochs=None):
+    """The pack's ``fit`` callbacks: ``per_member[i]`` (a list) runs as member i's own.
+    ``eval_epochs[i]``: the 1-based epochs member i evaluates (None: all)."""
+    eval_epochs = eval_epochs or [None] * len(multi.members)
+    return [
+        _Member(i, member, inner, epochs)
+        for i, (member, inner, epochs) in enumerate(zip(multi.members, per_member, eval_epochs))
+    ]

@@ -180,18 +180,18 @@ def execute(ctx, spec, wait_for_lock=None):
 
 def _execute(ctx, spec, out_dir):
     """One run in named steps: resume state -> build -> fit -> record."""
-    complete, finished = _resume_state(ctx, spec, out_dir)
+    complete, finished = resume_state(ctx, spec, out_dir)
     if complete:
         print(f"[kd_efficacy] {ctx.model_dir}: complete run of the same config, nothing to do")
         return run_dir.read_result(ctx.model_dir)
     started = time.time()
-    built = trainer.build(ctx, spec, _paths(ctx.model_dir)["checkpoints"], finished)
-    paths = _paths(out_dir)
+    built = trainer.build(ctx, spec, run_paths(ctx.model_dir)["checkpoints"], finished)
+    paths = run_paths(out_dir)
     _fit(ctx, spec, built, paths, out_dir)
     return run_record.record(ctx, spec, built, paths, out_dir, started)
 
 
-def _resume_state(ctx, spec, out_dir):
+def resume_state(ctx, spec, out_dir):
     """(complete, finished epochs) of the run in ``ctx.model_dir``, the same on every worker;
     the chief claims the directory (run_dir.py), other workers only read it."""
     directory = ctx.model_dir  # read: run state, teachers; written only when out_dir is it
@@ -201,7 +201,7 @@ def _resume_state(ctx, spec, out_dir):
     else:
         run_dir.check_same(directory, spec)
         complete = run_dir.is_complete(directory, spec)
-    finished = checkpoint.finished_epochs(_paths(directory)["checkpoints"])
+    finished = checkpoint.finished_epochs(run_paths(directory)["checkpoints"])
     distribute.check_same_on_all_workers(
         ctx.strategy, [complete, finished], f"the state of the run in {directory}"
     )
@@ -212,22 +212,9 @@ def _fit(ctx, spec, built, paths, out_dir):
     """``model.fit`` from the restored epoch, with the run's callbacks; a diverged run is
     recorded as failed (its last good checkpoint kept) and raises RunFailed."""
     directory = ctx.model_dir
-    history = _history_until(_paths(directory)["metrics"], built.finished, paths["metrics"])
-    teacher_names = [teachers.model_info(d)["name"] for d in built.teacher_dirs]
-    hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
-    eval_epochs = _eval_epochs(built.recipe, spec)
-    fit_callbacks = _callbacks(
-        built.distiller,
-        spec,
-        paths,
-        built.dataset,
-        history,
-        ctx,
-        built.teacher_accuracy,
-        eval_epochs,
-    )
+    fit_callbacks, eval_epochs = prepare_fit(ctx, spec, built, paths)
     # The line an interrupt prints reads model_dir's checkpoint: the one the rerun resumes from.
-    progress.run_started(directory, _paths(directory)["checkpoints"])
+    progress.run_started(directory, run_paths(directory)["checkpoints"])
     try:
         built.distiller.fit(
             built.dataset.train,
@@ -241,11 +228,38 @@ def _fit(ctx, spec, built, paths, out_dir):
             shuffle=False,  # the data pipeline orders each epoch (resumable, seeded)
         )
     except callbacks.NonFiniteLoss as e:
-        run_dir.write_result(out_dir, spec, "failed", reason=str(e))
-        raise RunFailed(f"{directory}: {e}") from None
+        raise run_failed(ctx, spec, out_dir, e) from None
 
 
-def _paths(directory):
+def prepare_fit(ctx, spec, built, paths):
+    """(callbacks, evaluation epochs) of the run's ``fit``; drops metric lines the fit redoes and
+    logs the HParams. Shared by a separate run and a packed one (packed_runs.py)."""
+    directory = ctx.model_dir
+    history = _history_until(run_paths(directory)["metrics"], built.finished, paths["metrics"])
+    teacher_names = [teachers.model_info(d)["name"] for d in built.teacher_dirs]
+    hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
+    eval_epochs = _eval_epochs(built.recipe, spec)
+    fit_callbacks = _callbacks(
+        built.distiller,
+        spec,
+        paths,
+        built.dataset,
+        history,
+        ctx,
+        built.teacher_accuracy,
+        eval_epochs,
+    )
+    return fit_callbacks, eval_epochs
+
+
+def run_failed(ctx, spec, out_dir, error):
+    """Records the diverged run failed (its last good checkpoint kept); returns the RunFailed."""
+    run_dir.write_result(out_dir, spec, "failed", reason=str(error))
+    return RunFailed(f"{ctx.model_dir}: {error}")
+
+
+def run_paths(directory):
+    """The run's files and folders in ``directory`` (names from run_dir.py)."""
     return {
         "checkpoints": os.path.join(directory, run_dir.CHECKPOINTS_DIR),
         "snapshots": os.path.join(directory, run_dir.SNAPSHOTS_DIR),

@@ -33,6 +33,15 @@ class Built:
 def build(ctx, spec, checkpoints, finished):
     """The run's objects; ``finished`` epochs (read from ``checkpoints``) decide where the data
     stream starts, and the checkpoint is restored into the compiled Distiller."""
+    return build_pack(ctx, [spec], [checkpoints], finished)[0]
+
+
+def build_pack(ctx, specs, checkpoints, finished):
+    """One ``Built`` per spec, sharing one data stream and one set of loaded teachers: the runs
+    of a pack (packed_runs.py), which share seed, recipe and teachers, at the same ``finished``
+    epoch. Each student is built right after seeding, as a separate run builds it, so its
+    initial weights are the separate run's."""
+    spec = specs[0]
     recipe = Recipe.from_dict(spec["recipe"])
     keras.utils.set_random_seed(spec["seed"])
     dataset = data.build(
@@ -47,30 +56,38 @@ def build(ctx, spec, checkpoints, finished):
             teacher_dir, teachers.model_info(teacher_dir), info.num_classes, info.image_shape
         )
     with ctx.strategy.scope():
-        student = models.build(
-            spec["model"],
-            input_shape=info.image_shape,
-            num_classes=info.num_classes,
-            mean=info.mean,
-            std=info.std,
-            sync_batchnorm=recipe.sync_batchnorm,
-        )
+        students = []
+        for member in specs:
+            keras.utils.set_random_seed(member["seed"])
+            students.append(
+                models.build(
+                    member["model"],
+                    input_shape=info.image_shape,
+                    num_classes=info.num_classes,
+                    mean=info.mean,
+                    std=info.std,
+                    sync_batchnorm=recipe.sync_batchnorm,
+                )
+            )
         loaded = [teachers.load(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
         if loaded:  # eval streams carry the teachers' cached logits (teacher_logits.py)
             snapshots = [(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
             dataset = teacher_logits.attach(dataset, loaded, snapshots, recipe)
-        distiller = Distiller(
-            student,
-            loaded,
-            kd=KDSettings.from_spec(spec),
-            weight_decay=recipe.weight_decay,
-            num_classes=info.num_classes,
-        )
-        compile_distiller(
-            distiller, recipe, dataset.steps_per_epoch, ctx.precision, ctx.jit_compile
-        )
-        finished = checkpoint.restore(checkpoints, distiller)
-    # Mimicry and HParams (mimicry.py): the teachers' own level, once per run.
+        distillers = []
+        for member, student, member_checkpoints in zip(specs, students, checkpoints):
+            distiller = Distiller(
+                student,
+                loaded,
+                kd=KDSettings.from_spec(member),
+                weight_decay=recipe.weight_decay,
+                num_classes=info.num_classes,
+            )
+            compile_distiller(
+                distiller, recipe, dataset.steps_per_epoch, ctx.precision, ctx.jit_compile
+            )
+            restored = checkpoint.restore(member_checkpoints, distiller)
+            distillers.append((distiller, restored))
+    # Mimicry and HParams (mimicry.py): the teachers' own level, once per run (or pack).
     teacher_accuracy = (
         {
             "val": mimicry.teacher_accuracy(loaded, dataset.eval),
@@ -79,9 +96,10 @@ def build(ctx, spec, checkpoints, finished):
         if loaded
         else None
     )
-    return Built(
-        recipe, dataset, student, loaded, teacher_dirs, distiller, finished, teacher_accuracy
-    )
+    return [
+        Built(recipe, dataset, student, loaded, teacher_dirs, distiller, restored, teacher_accuracy)
+        for student, (distiller, restored) in zip(students, distillers)
+    ]
 
 
 def compile_distiller(
@@ -95,7 +113,5 @@ def compile_distiller(
     distiller.compile(
         optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=steps_per_execution
     )
-    # Every student's variables, in train_step's order (MultiStudentDistiller has several).
-    students = getattr(distiller, "students", [distiller.student])
-    optimizer.build([v for student in students for v in student.trainable_variables])
+    optimizer.build(distiller.student.trainable_variables)
     return distiller

@@ -20,6 +20,7 @@ from kd_efficacy import (
     hparams_logging,
     import_teacher,
     kd_settings,
+    packed_runs,
     preflight,
     run_dir,
     run_lock,
@@ -30,6 +31,7 @@ from kd_efficacy.errors import ConfigError, PlanReady
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.run_dir import STUDY_LOG, run_path
+from kd_efficacy.studies import packing
 from kd_efficacy.studies.study_progress import StudyProgress
 
 _POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
@@ -164,25 +166,84 @@ def _run_all(ctx, runs, specs, only_run, log_path):
     actions, held, pending = {}, set(), list(runs)
     names = [only_run] if only_run is not None else [run.name for run in runs]
     progress = StudyProgress(names, enabled=ctx.is_chief)
+    packs = packing.groups(ctx, runs, specs) if only_run is None else {}
+    alone = set()  # runs a pack left to train on their own (see packed_runs.py)
     delay = _POLL_SECONDS[0]
+
+    def done(name, action):
+        actions[name] = action
+        progress.ended(name, action, run_path(ctx.model_dir, name))
+        if ctx.is_chief:
+            atomic_io.append_json_line(log_path, {"run": name, "action": action})
+
     while pending:
         waiting = []
         for run in pending:
+            if run.name in actions:  # trained in an earlier member's pack
+                continue
+            # Packed with the runs it shares teacher and data with; again without a diverged one.
+            was_held = run.name in held
+            mates = _mates(ctx, run, packs, specs, actions, alone, held)
+            while len(mates) > 1:
+                _run_pack(ctx, mates, specs, held, progress, done, alone)
+                mates = _mates(ctx, run, packs, specs, actions, alone, held)
+            if run.name in actions:
+                continue
+            if run.name in held and not was_held:  # another process holds it: try again later
+                waiting.append(run)
+                continue
             action = _run_one(ctx, run, specs, only_run, actions, held, progress)
             if action is None:
                 waiting.append(run)
                 continue
-            actions[run.name] = action
-            progress.ended(run.name, action, run_path(ctx.model_dir, run.name))
-            if ctx.is_chief:
-                atomic_io.append_json_line(log_path, {"run": run.name, "action": action})
+            done(run.name, action)
         if waiting and len(waiting) == len(pending):
             time.sleep(delay)  # nothing could start: the other process is training
             delay = min(2 * delay, _POLL_SECONDS[1])
         elif len(waiting) < len(pending):
             delay = _POLL_SECONDS[0]
-        pending = waiting
+        pending = [run for run in waiting if run.name not in actions]
     return actions
+
+
+def _mates(ctx, run, packs, specs, actions, alone, held):
+    """The runs ``run`` trains packed with now (itself first), or [] when it trains alone."""
+
+    def free(r):
+        return r.name not in actions and r.name not in alone and r.name not in held
+
+    if not free(run) or not _ready(ctx, run, specs, actions):
+        return []
+    others = [r for r in packs.get(run.name, ()) if r is not run and free(r)]
+    return [run] + [r for r in others if _ready(ctx, r, specs, actions)]
+
+
+def _ready(ctx, run, specs, actions):
+    """A run a pack may train now: its teachers are done and it is not complete."""
+    teachers_done = [actions.get(t) for t in run.teachers]
+    if None in teachers_done or any(a in _NOT_DONE for a in teachers_done):
+        return False
+    return not run_dir.is_complete(run_path(ctx.model_dir, run.name), specs[run.name])
+
+
+def _run_pack(ctx, mates, specs, held, progress, done, alone):
+    """Trains ``mates`` in one fit (packed_runs.py); members it does not train go to ``alone``
+    (run on their own next) or, held by another process, to ``held``."""
+    ctxs = [ctx.at(run_path(ctx.model_dir, r.name), seed=r.seed) for r in mates]
+    for run, run_ctx in zip(mates, ctxs):
+        progress.start(run.name, packed_runs.finished_epochs(run_ctx.model_dir))
+    outcomes = packed_runs.execute_pack(ctxs, [specs[r.name] for r in mates])
+    for run, outcome in zip(mates, outcomes):
+        if outcome is packed_runs.HELD:
+            progress.held(run.name)
+            held.add(run.name)
+        elif isinstance(outcome, tasks.RunFailed):
+            print(f"[kd_efficacy] run {run.name} failed: {outcome}")
+            done(run.name, "failed")
+        elif outcome is None:
+            alone.add(run.name)
+        elif outcome is not packed_runs.STOPPED:
+            done(run.name, "trained")
 
 
 def _run_one(ctx, run, specs, only_run, actions, held, progress):

@@ -1,10 +1,11 @@
-"""MultiStudentDistiller: each student's update equals a single-student Distiller step."""
+"""MultiStudentDistiller: each member's update is bit-identical to a single Distiller's step."""
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from kd_efficacy import callbacks
+from kd_efficacy import callbacks, multi_student
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.multi_student import MultiStudentDistiller
@@ -40,34 +41,66 @@ def _optimizer():
     return keras.optimizers.SGD(0.2, momentum=0.9, nesterov=True)
 
 
-def test_each_student_steps_like_a_single_student_distiller():
+def _member(student, teacher):
+    distiller = Distiller(student, [teacher], **OPTIONS)
+    distiller.compile(optimizer=_optimizer())
+    return distiller
+
+
+def _pack(students, teacher):
+    multi = MultiStudentDistiller([_member(s, teacher) for s in students])
+    return multi_student.compile_pack(multi)
+
+
+def test_each_member_steps_bit_identically_to_a_single_distiller():
     teacher = _net(seed=100)
     students = [_net(seed=s) for s in (1, 2, 3)]
     twins = [_copy(s, seed=i) for i, s in enumerate(students)]
-    multi = MultiStudentDistiller(students, [teacher], **OPTIONS)
-    multi.compile(optimizer=_optimizer())
+    multi = _pack(students, teacher)
     logs = multi.fit(_dataset(), epochs=2, verbose=0).history
     for i, twin in enumerate(twins):
-        single = Distiller(twin, [teacher], **OPTIONS)
-        single.compile(optimizer=_optimizer())
-        alone = single.fit(_dataset(), epochs=2, verbose=0).history
+        alone = _member(twin, teacher).fit(_dataset(), epochs=2, verbose=0).history
         for mine, theirs in zip(students[i].weights, twin.weights):
-            np.testing.assert_allclose(mine.numpy(), theirs.numpy(), atol=1e-5, rtol=1e-5)
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
         for name in ("loss", "ce", "kd", "accuracy", "agreement"):
-            np.testing.assert_allclose(logs[f"s{i}_{name}"], alone[name], rtol=1e-5, atol=1e-6)
-    mean_loss = np.mean([logs[f"s{i}_loss"] for i in range(3)], axis=0)
-    np.testing.assert_allclose(logs["loss"], mean_loss, rtol=1e-5)
+            np.testing.assert_array_equal(logs[f"s{i}_{name}"], alone[name])
 
 
-def test_students_only_in_weights_and_kd_schedule_reaches_all():
+class _Seen(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epoch_logs, self.models = [], set()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_logs.append(dict(logs))
+        self.models.add(id(self.model))
+
+
+def test_member_callbacks_see_their_member_and_its_logs_only():
     teacher = _net(seed=100)
-    students = [_net(seed=1), _net(seed=2)]
-    multi = MultiStudentDistiller(students, [teacher], **OPTIONS)
+    multi = _pack([_net(seed=1), _net(seed=2)], teacher)
     assert not {id(w) for w in teacher.weights} & {id(w) for w in multi.weights}
-    assert len(multi.trainable_variables) == sum(len(s.trainable_variables) for s in students)
-    multi.compile(optimizer=_optimizer())
-    logs = multi.fit(_dataset(), epochs=2, verbose=0, callbacks=[callbacks.KDSchedule(1)]).history
-    for i in range(2):
-        np.testing.assert_allclose(logs[f"s{i}_loss"][1], logs[f"s{i}_ce"][1], rtol=1e-5)
+    seen = [_Seen(), _Seen()]
+    per_member = [[callbacks.KDSchedule(1), seen[0]], [seen[1]]]  # ESKD for member 0 only
+    fit_callbacks = multi_student.member_callbacks(multi, per_member, [None, [2]])
+    multi.fit(_dataset(), epochs=2, verbose=0, validation_data=_dataset(), callbacks=fit_callbacks)
+    for i, member in enumerate(multi.members):
+        assert seen[i].models == {id(member)}
+        assert all(
+            "loss" in logs and not any(k.startswith("s") for k in logs)
+            for logs in seen[i].epoch_logs
+        )
+    # Member 0 evaluates every epoch, member 1 only at epoch 2 (its eval_epochs).
+    assert ["val_loss" in logs for logs in seen[0].epoch_logs] == [True, True]
+    assert ["val_loss" in logs for logs in seen[1].epoch_logs] == [False, True]
+    # KDSchedule reached member 0's weights only: its loss is CE alone from epoch 2 on.
+    assert float(multi.members[0].kd_weight.numpy()) == 0.0
+    assert multi.members[1].kd_weight.numpy() == np.float32(OPTIONS["kd"].kd_weight)
+    np.testing.assert_allclose(seen[0].epoch_logs[1]["loss"], seen[0].epoch_logs[1]["ce"])
     evaluated = multi.evaluate(_dataset(), verbose=0, return_dict=True)
-    assert {"s0_accuracy", "s1_kd", "loss"} <= set(evaluated)
+    assert {"s0_accuracy", "s1_kd"} <= set(evaluated)
+
+
+def test_members_must_share_teachers():
+    with pytest.raises(ValueError, match="share their teacher"):
+        MultiStudentDistiller([_member(_net(1), _net(100)), _member(_net(2), _net(101))])
