@@ -34,8 +34,11 @@ setup(
         "scipy",  # report statistics: t-based CIs, paired and Welch t-tests (report/statistics.py)
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        # ray: CI runs a tiny study on a local Ray instance; submitit: the slow local test.
+        "test": ["pytest>=8", "ruff>=0.6", "ray>=2.9", "submitit>=1.5"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
+        "ray": ["ray>=2.9"],  # python -m kd_efficacy.launch --launcher=ray
+        "slurm": ["submitit>=1.5"],  # python -m kd_efficacy.launch --launcher=slurm
     },
     entry_points={"console_scripts": ["kd-efficacy=kd_efficacy.run:entry_point"]},
 )

@@ -3,7 +3,8 @@
 Epoch numbers in files and configs are 1-based: "epoch 5" is the state after five epochs, which
 is what a user means by "the teacher at epoch 5". Keras passes 0-based indices to callbacks.
 
-- ``KDSchedule``: ESKD, switches the KD term off from ``stop_kd_epoch`` on (CE weight to 1).
+- ``KDSchedule``: ESKD, switches the KD term off from ``stop_kd_epoch`` on (CE weight to 1);
+  listed first, it also drops the train teacher metrics of epochs that ran no teacher.
 - ``TeacherSnapshots``: keeps the student's weights after chosen epochs, the last epoch and the
   best epoch, so early-stopped teachers come from one training run.
 - ``RunRecorder``: one ``metrics.jsonl`` line per epoch (learning rate, train and validation
@@ -19,6 +20,9 @@ import time
 import keras
 
 from kd_efficacy import atomic_io, checkpoint, progress, run_dir
+
+# Train-step metrics that need the teacher's output (Distiller's trackers of the same names).
+TRAIN_TEACHER_METRICS = ("kd", "agreement")
 
 
 def save_weights_atomically(model, path):
@@ -41,6 +45,14 @@ class KDSchedule(keras.callbacks.Callback):
         if self.stop_kd_epoch is not None and epoch >= self.stop_kd_epoch:
             self.model.kd_weight.assign(0.0)
             self.model.ce_weight.assign(1.0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # With KD weight 0 the train step skipped the teacher (distiller.py), so the train
+        # 'kd'/'agreement' are empty means; removed here, before TensorBoard and RunRecorder
+        # (the same logs dict reaches every later callback). The val_ ones were measured.
+        if logs is not None and float(self.model.kd_weight.numpy()) == 0.0:
+            for name in TRAIN_TEACHER_METRICS:
+                logs.pop(name, None)
 
 
 class TeacherSnapshots(keras.callbacks.Callback):

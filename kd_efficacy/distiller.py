@@ -12,6 +12,9 @@ Design choices that the tests pin:
   student (and the loss weights) only.
 - CE and KD weights are non-trainable variables: a Python float would be frozen into the
   compiled step, a variable lets ``KDSchedule`` switch KD off mid-training (ESKD).
+- While the KD weight is 0 (ESKD after its stop epoch) the train step skips the teacher's forward
+  pass: a ``tf.cond`` in the one compiled step, so no retrace and every strategy works; the train
+  ``kd``/``agreement`` metrics are then not updated (their curves come from the eval passes).
 - Per-example losses are reduced over the global batch (``losses.global_mean``).
 - Weight decay is an L2 loss whose gradient is wd · w (PyTorch SGD's coupled L2, the KD
   literature's recipe), so it composes with loss scaling under mixed float16.
@@ -65,6 +68,7 @@ class Distiller(keras.Model):
             trainable=False,
         )
         num_classes = num_classes or student.output_shape[-1]
+        self._num_classes = num_classes
         self._trackers = {
             "loss": keras.metrics.Mean(name="loss"),
             "ce": keras.metrics.Mean(name="ce"),
@@ -91,16 +95,20 @@ class Distiller(keras.Model):
         logits = [teacher(images, training=False) for teacher in self.teachers]
         return tf.stop_gradient(losses.teacher_probabilities(logits, self.temperature))
 
-    def _terms(self, images, labels, student_logits, teacher_probs):
-        """Per-example loss terms and metric updates shared by train and test steps."""
+    def _terms(self, images, labels, student_logits, teacher_probs, teacher_ran=None):
+        """Per-example loss terms and metric updates shared by train and test steps.
+
+        ``teacher_ran`` (a 0/1 scalar, train step only) weights the teacher metrics' update, so a
+        step that skipped the teacher leaves them untouched.
+        """
         ce = losses.cross_entropy(labels, student_logits)
         total = self.ce_weight * ce
         if teacher_probs is not None:
             kd = losses.kd_term(teacher_probs, student_logits, self.temperature)
             total += self.kd_weight * kd
-            self._trackers["kd"].update_state(kd)
+            self._trackers["kd"].update_state(kd, sample_weight=teacher_ran)
             self._trackers["agreement"].update_state(
-                losses.agreement(teacher_probs, student_logits)
+                losses.agreement(teacher_probs, student_logits), sample_weight=teacher_ran
             )
         self._trackers["ce"].update_state(ce)
         self._trackers["loss"].update_state(total)
@@ -115,6 +123,24 @@ class Distiller(keras.Model):
         if len(data) == 3 and data[2] is not None:
             return losses.teacher_probabilities(data[2], self.temperature)
         return self._teacher_probs(data[0]) if self.teachers else None
+
+    def _train_teacher_probs(self, data):
+        """(teacher probabilities, 1.0/0.0 whether a teacher pass ran, or None) for a train step.
+
+        Nothing uses the teacher while the KD weight is 0, so a ``tf.cond`` skips its forward pass
+        and feeds zeros instead: the KD term of zeros is finite (0), and 0 · KD leaves the loss and
+        the gradients exactly as with the teacher's output. Cached logits cost no pass.
+        """
+        if not self.teachers or (len(data) == 3 and data[2] is not None):
+            return self._teacher_probs_for(data), None
+        images = data[0]
+        used = self.kd_weight > 0
+        probs = tf.cond(
+            used,
+            lambda: self._teacher_probs(images),
+            lambda: tf.zeros([tf.shape(images)[0], self._num_classes], tf.float32),
+        )
+        return probs, tf.cast(used, tf.float32)
 
     def _regularization(self, variables):
         """Weight decay and model-declared losses, divided by the replica count.
@@ -132,11 +158,11 @@ class Distiller(keras.Model):
 
     def train_step(self, data):
         images, labels = data[0], data[1]
-        teacher_probs = self._teacher_probs_for(data)
+        teacher_probs, teacher_ran = self._train_teacher_probs(data)
         variables = self.student.trainable_variables
         with tf.GradientTape() as tape:
             student_logits = self.student(images, training=True)
-            per_example = self._terms(images, labels, student_logits, teacher_probs)
+            per_example = self._terms(images, labels, student_logits, teacher_probs, teacher_ran)
             loss = losses.global_mean(per_example) + self._regularization(variables)
             loss = self.optimizer.scale_loss(loss)
         grads = tape.gradient(loss, variables)

@@ -8,6 +8,7 @@ Each command trains one run (``experiment.only_run``) into the shared study dire
 final command, the study's own, trains nothing that is complete and assembles the report.
 """
 
+import dataclasses
 import shlex
 
 from absl import app, flags
@@ -28,8 +29,22 @@ def waves(runs):
     return grouped
 
 
-def commands(gin_files, gin_bindings, model_dir=None):
-    """(wave index, command) pairs, and the final assembling command."""
+@dataclasses.dataclass(frozen=True)
+class RunCommand:
+    """One planned run as a command: its argv trains only it into the shared study directory."""
+
+    name: str
+    teachers: tuple[str, ...]  # runs that must finish first
+    wave: int
+    argv: tuple[str, ...]
+
+
+def plan(gin_files, gin_bindings, model_dir=None):
+    """(study directory, [RunCommand] in plan order, argv of the final assembling command).
+
+    Plans and checks the study (nothing is written or trained); the launchers in
+    ``kd_efficacy/launch`` and ``commands`` below read it.
+    """
     import gin
 
     from kd_efficacy import experiment, gin_errors, run
@@ -43,12 +58,19 @@ def commands(gin_files, gin_bindings, model_dir=None):
     base += [f"--gin_file={f}" for f in gin_files]
     base += [f"--gin_bindings={b}" for b in gin_bindings]
     base += [f"--model_dir={study_dir}"]
+    by_name = {r.name: r for r in ready.runs}
     out = []
     for index, names in enumerate(waves(ready.runs)):
         for name in names:
             only = f'--gin_bindings=experiment.only_run = "{name}"'
-            out.append((index, shlex.join(base + [only])))
-    return out, shlex.join(base)
+            out.append(RunCommand(name, tuple(by_name[name].teachers), index, (*base, only)))
+    return study_dir, out, tuple(base)
+
+
+def commands(gin_files, gin_bindings, model_dir=None):
+    """(wave index, command) pairs, and the final assembling command, as shell lines."""
+    _, per_run, final = plan(gin_files, gin_bindings, model_dir)
+    return [(r.wave, shlex.join(r.argv)) for r in per_run], shlex.join(final)
 
 
 def main(argv):

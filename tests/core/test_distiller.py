@@ -113,3 +113,56 @@ def test_unsynchronized_batchnorm_differs_across_replicas(mirrored):
     single = _one_step_weights(tf.distribute.OneDeviceStrategy("/cpu:0"), True, False)
     replicated = _one_step_weights(mirrored, True, False)
     assert max(np.abs(a - b).max() for a, b in zip(single, replicated)) > 1e-5
+
+
+class _CountingTeacher(keras.Model):
+    """A teacher that counts its forward passes as they execute (a variable, not a trace count)."""
+
+    def __init__(self, inner):
+        super().__init__(name="counting_teacher")
+        self.inner = inner
+        self.passes = tf.Variable(0, trainable=False)
+
+    def call(self, images, training=False):
+        self.passes.assign_add(1)
+        return self.inner(images, training=training)
+
+
+class _AlwaysCallsTeacher(Distiller):
+    """The train step before the skip: every step runs the teacher, whatever the KD weight."""
+
+    def _train_teacher_probs(self, data):
+        return self._teacher_probs(data[0]), None
+
+
+def _eskd_fit(distiller_class, teacher, epochs=3, stop=1):
+    distiller = distiller_class(_net(seed=2), [teacher], kd=KDSettings(4.0, 0.1, 0.9))
+    distiller.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    history = distiller.fit(
+        _dataset(n=48), epochs=epochs, verbose=0, callbacks=[callbacks.KDSchedule(stop)]
+    )
+    return distiller, history.history
+
+
+def test_train_step_skips_the_teacher_once_kd_weight_is_zero():
+    teacher = _CountingTeacher(_net(seed=1))
+    teacher(_batch(2)[0])  # built outside the compiled step
+    teacher.passes.assign(0)
+    distiller, history = _eskd_fit(Distiller, teacher)
+    assert int(teacher.passes.numpy()) == 3  # the 3 steps of epoch 1 only
+    # Train teacher metrics exist for the KD epoch only; loss == CE afterwards, as before.
+    assert len(history["kd"]) == len(history["agreement"]) == 1 and len(history["loss"]) == 3
+    np.testing.assert_allclose(history["loss"][1:], history["ce"][1:], rtol=1e-6)
+    # Evaluation still measures KD and agreement after the stop (the curves' source).
+    logs = distiller.evaluate(_dataset(), verbose=0, return_dict=True)
+    assert int(teacher.passes.numpy()) == 3 + 2 and logs["kd"] > 0
+
+
+def test_eskd_weights_are_the_same_with_and_without_the_teacher_skip():
+    teacher = _net(seed=1)
+    skipping, skipped_history = _eskd_fit(Distiller, teacher)
+    always, always_history = _eskd_fit(_AlwaysCallsTeacher, teacher)
+    for a, b in zip(skipping.student.weights, always.student.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert skipped_history["loss"] == always_history["loss"]
+    assert skipped_history["kd"][0] == always_history["kd"][0]
