@@ -24,6 +24,7 @@ from kd_efficacy import (
 )
 from kd_efficacy.config_types import NonNegativeInt
 from kd_efficacy.context import RunContext
+from kd_efficacy.done_line import done_line
 from kd_efficacy.errors import ConfigError, DataReadError, PlanReady
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -95,6 +96,9 @@ def run(
         raise
     if is_chief:
         _write_operative_config(model_dir)
+        line = done_line(model_dir, result)
+        if line and (verbose or isinstance(result, list)):  # a study says where its report is
+            print(line, flush=True)
     return result
 
 
