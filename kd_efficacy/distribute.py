@@ -10,7 +10,8 @@
 The global batch (GLOBAL_BATCH_SIZE) is split evenly across all replicas of all workers
 (``check_batch``); the learning rate depends on the global batch only (``learning_rate.peak_lr``),
 never on the replica count. Under multi_worker every worker runs the same program; only the chief
-(``is_chief``) writes into model_dir, the others write into a scratch directory (``tasks.py``).
+(``is_chief``) writes into model_dir, the others write into a scratch directory (``tasks.py``),
+and each worker decodes only its own share of every global batch (``train_input``).
 """
 
 import json
@@ -116,6 +117,16 @@ def check_same_on_all_workers(strategy, values, what):
             f"the workers disagree on {what} ({seen.astype(int).tolist()}); put model_dir on a "
             "filesystem every worker reads (NFS, a bucket mount) and give all the same --model_dir"
         )
+
+
+def train_input(strategy, data):
+    """What ``fit`` trains on: ``data.train`` (split per replica by ``fit``) on one host; across
+    workers, one stream per worker holding its rows of each global batch, decoded by it alone
+    (``Data.train_share``), instead of tf.data's auto-sharding, under which every worker decodes
+    every example and keeps its share."""
+    if not is_multi_worker(strategy):
+        return data.train
+    return strategy.distribute_datasets_from_function(data.train_share)
 
 
 def check_batch(global_batch_size, strategy):

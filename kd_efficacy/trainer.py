@@ -11,7 +11,16 @@ import os
 
 import keras
 
-from kd_efficacy import checkpoint, data, learning_rate, mimicry, models, teacher_logits, teachers
+from kd_efficacy import (
+    checkpoint,
+    data,
+    distribute,
+    learning_rate,
+    mimicry,
+    models,
+    teacher_logits,
+    teachers,
+)
 from kd_efficacy.distiller import Distiller
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
@@ -47,6 +56,8 @@ def build_pack(ctx, specs, checkpoints, finished):
     dataset = data.build(
         recipe.dataset, **recipe.data_args(), seed=spec["seed"], initial_epoch=finished
     )
+    # Across workers ``train`` becomes a distributed dataset: each worker decodes its share only.
+    dataset = dataclasses.replace(dataset, train=distribute.train_input(ctx.strategy, dataset))
     info = dataset.info
     teacher_dirs = [
         os.path.normpath(os.path.join(ctx.model_dir, t["dir"])) for t in spec["teachers"]

@@ -17,7 +17,9 @@ computed from at most ``STATS_MAX_IMAGES`` training images after the eval transf
 """
 
 import dataclasses
+import functools
 import numbers
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -51,6 +53,9 @@ class Data:
     """Streams of one dataset. ``train`` is infinite (use ``steps_per_epoch``); the rest finite.
 
     ``eval`` is the validation split (held out of the training data), ``test`` the test split.
+    ``train_share(input_context)`` is one worker's part of ``train`` (``pipeline.train_stream``):
+    what ``distribute.train_input`` hands each worker of a multi-worker run, so that no worker
+    decodes examples another one trains on.
     """
 
     info: DatasetInfo
@@ -59,6 +64,7 @@ class Data:
     train_eval: tf.data.Dataset
     eval: tf.data.Dataset
     test: tf.data.Dataset
+    train_share: Callable[[tf.distribute.InputContext], tf.data.Dataset]
 
 
 def _is_int(value) -> bool:
@@ -226,16 +232,19 @@ def build(
     steps = info.num_train // global_batch_size
     eval_batch = eval_batch_size or global_batch_size
     transforms = prepared.transforms
+    train = functools.partial(
+        pipeline.train_stream,
+        prepared.train,
+        transforms,
+        seed=int(seed),
+        initial_epoch=int(initial_epoch),
+        batch_size=global_batch_size,
+        steps_per_epoch=steps,
+    )
     return Data(
         info=info,
-        train=pipeline.train_stream(
-            prepared.train,
-            transforms,
-            seed=int(seed),
-            initial_epoch=int(initial_epoch),
-            batch_size=global_batch_size,
-            steps_per_epoch=steps,
-        ),
+        train=train(),
+        train_share=train,
         steps_per_epoch=steps,
         train_eval=pipeline.eval_stream(prepared.train, transforms, batch_size=eval_batch),
         eval=pipeline.eval_stream(prepared.eval, transforms, batch_size=eval_batch),

@@ -9,6 +9,14 @@ Each epoch contributes exactly ``steps * B`` examples, so batches never straddle
 stream started at epoch ``k`` is, batch for batch, the tail of the stream started at 0. All
 randomness is stateless and keyed by ``[seed, epoch]``: ``fold_in(key, 0)`` orders the epoch and
 ``fold_in(fold_in(key, 1), example_key)`` seeds one image's augmentation.
+
+One worker of ``N`` (an ``InputContext``, multi-worker runs): the same undecoded stream of
+``(example seed, payload)`` is cut into global batches of ``B``, the worker keeps rows
+``[i * B / N, (i + 1) * B / N)`` of each, and only those are decoded and augmented, then batched
+per replica. Payloads are ids (indexed splits) or serialized records (streamed TFRecords, which
+cannot be read at random: every worker reads all bytes, but decodes only its share). Seeds are
+derived before the cut, so the workers' batches of one step, concatenated in worker order, are
+the one-worker global batch, bit for bit.
 """
 
 import numpy as np
@@ -24,30 +32,67 @@ def _fold_in(key: tf.Tensor, data) -> tf.Tensor:
     return tf.random.experimental.stateless_fold_in(key, tf.cast(data, tf.int64), alg=_RNG)
 
 
+def examples(
+    split: Split,
+    *,
+    seed: int,
+    initial_epoch: int,
+    batch_size: int,
+    steps_per_epoch: int,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
+    """The undecoded ``(example seed, payload)`` stream that ``train_stream`` decodes: all of it,
+    or, with ``input_context``, that input pipeline's share of every global batch."""
+    per_epoch = steps_per_epoch * batch_size
+
+    def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        augment_key = _fold_in(key, 1)
+        ordered = split.epoch(_fold_in(key, 0)).take(per_epoch)
+        return ordered.map(lambda k, payload: (_fold_in(augment_key, k), payload))
+
+    stream = tf.data.Dataset.counter(initial_epoch).flat_map(one_epoch)
+    if input_context is None or input_context.num_input_pipelines == 1:
+        return stream
+    share = batch_size // input_context.num_input_pipelines
+    start = input_context.input_pipeline_id * share
+    # Cutting global batches of ids or serialized bytes is cheap; decoding is what is shared out.
+    stream = stream.batch(batch_size, drop_remainder=True)
+    stream = stream.map(
+        lambda seeds, payloads: (seeds[start : start + share], payloads[start : start + share])
+    )
+    return stream.unbatch()
+
+
 def train_stream(
     split: Split,
     transforms: Transforms,
+    input_context: tf.distribute.InputContext | None = None,
     *,
     seed: int,
     initial_epoch: int,
     batch_size: int,
     steps_per_epoch: int,
 ) -> tf.data.Dataset:
-    """The infinite, augmented, batched training stream starting at ``initial_epoch``."""
-    per_epoch = steps_per_epoch * batch_size
-
-    def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
-        key = tf.stack([tf.constant(seed, tf.int64), epoch])
-        augment_key = _fold_in(key, 1)
-        examples = split.epoch(_fold_in(key, 0)).take(per_epoch)
-        return examples.map(lambda k, payload: (_fold_in(augment_key, k), payload))
+    """The infinite, augmented training stream starting at ``initial_epoch``: global batches of
+    ``batch_size``, or, with ``input_context``, that pipeline's share in per-replica batches (the
+    ``dataset_fn`` of ``strategy.distribute_datasets_from_function``)."""
 
     def prepare(example_seed: tf.Tensor, payload: tf.Tensor):
         image, label = split.decode(payload)
         return transforms.train(image, example_seed), label
 
-    stream = tf.data.Dataset.counter(initial_epoch).flat_map(one_epoch)
+    stream = examples(
+        split,
+        seed=seed,
+        initial_epoch=initial_epoch,
+        batch_size=batch_size,
+        steps_per_epoch=steps_per_epoch,
+        input_context=input_context,
+    )
     stream = stream.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
     return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 

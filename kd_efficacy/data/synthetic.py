@@ -7,6 +7,8 @@ benchmark therefore pays exactly the input cost of a real run on an in-memory da
 needing any download. Pixel values are uniform in [0, 1], so the numbers learned mean nothing.
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -58,7 +60,8 @@ def build(
         std=(float(np.sqrt(1.0 / 12.0)),) * channels,
         class_names=tuple(str(i) for i in range(num_classes)),
     )
-    train_stream = pipeline.train_stream(
+    train_stream = functools.partial(
+        pipeline.train_stream,
         train,
         transforms,
         seed=seed,
@@ -69,7 +72,8 @@ def build(
     eval_stream = pipeline.eval_stream(held_out, transforms, batch_size=global_batch_size)
     return Data(
         info=info,
-        train=train_stream,
+        train=train_stream(),
+        train_share=train_stream,
         steps_per_epoch=steps,
         train_eval=pipeline.eval_stream(train, transforms, batch_size=global_batch_size),
         eval=eval_stream,

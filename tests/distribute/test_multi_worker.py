@@ -13,7 +13,14 @@ import subprocess
 
 import numpy as np
 import pytest
-from kd_testing import REPO_ROOT, TEACHER_GIN, assert_run_contract, cli_command, cli_env
+from kd_testing import (
+    REPO_ROOT,
+    TEACHER_GIN,
+    assert_run_contract,
+    cli_command,
+    cli_env,
+    start_cli,
+)
 from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
 from kd_efficacy import keras_multi_worker_fix
@@ -112,6 +119,30 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
         "snapshots",
     ]
     assert os.listdir(tmp_path / "tmp1") == [], "the non-chief worker left scratch files"
+
+
+@pytest.mark.slow
+def test_two_workers_train_as_one_host_with_two_replicas(tmp_path):
+    """Each worker decodes only its half of every global batch (distribute.train_input); the
+    student still equals the one-process run on 2 logical CPUs, which decodes every example."""
+    one_host = tmp_path / "one_host"
+    proc = start_cli(
+        GIN_FILES,
+        [*(b for b in BINDINGS if "STRATEGY" not in b), "STRATEGY = 'mirrored'"],
+        one_host,
+        env={"KD_TEST_LOGICAL_CPUS": 2, "KD_TEST_WEIGHTS_DIR": one_host / "weights"},
+        launcher=LAUNCH,
+        stderr=subprocess.PIPE,
+    )
+    results = _run_cluster(tmp_path, tmp_path / "run")
+    _, stderr = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert all(rc == 0 for rc, _ in results), _tails(results)
+    workers, mirrored = (np.load(d / "0.npz") for d in (tmp_path / "weights", one_host / "weights"))
+    weights = sorted(k for k in mirrored.files if k.startswith("w"))
+    assert weights and weights == sorted(k for k in workers.files if k.startswith("w"))
+    for key in weights:
+        np.testing.assert_array_equal(workers[key], mirrored[key], err_msg=key)
 
 
 def test_keras_still_makes_the_calls_the_fix_handles():
