@@ -13,6 +13,12 @@ Design choices that the tests pin:
 - CE and KD weights are non-trainable variables: a Python float would be frozen into the
   compiled step, a variable lets ``KDSchedule`` switch KD off mid-training (ESKD).
 - Per-example losses are reduced over the global batch (``losses.global_mean``).
+- ``kd.method`` picks the KD term (kd_methods.py: KD, DKD, DIST), always scaled by the KD
+  weight; the ``kd`` metric stays T² KL(teacher ‖ student) whatever the method (the mimicry
+  measure every report compares), the method's own term is logged under its name.
+- ``kd.mix`` mixes each training batch (mixing.py) before teacher and student see it, keyed by
+  (seed, optimizer step) so a resumed run mixes as an uninterrupted one; not while the KD weight
+  is 0 (after ESKD's stop: plain CE on plain images). Evaluation never mixes.
 - Weight decay is an L2 loss whose gradient is wd · w (PyTorch SGD's coupled L2, the KD
   literature's recipe), so it composes with loss scaling under mixed float16.
 """
@@ -20,7 +26,7 @@ Design choices that the tests pin:
 import keras
 import tensorflow as tf
 
-from kd_efficacy import losses
+from kd_efficacy import kd_methods, losses, mixing
 from kd_efficacy.kd_settings import KDSettings
 
 
@@ -42,6 +48,7 @@ class Distiller(keras.Model):
         kd=None,
         weight_decay=0.0,
         num_classes=None,
+        seed=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -50,6 +57,8 @@ class Distiller(keras.Model):
             teacher.trainable = False
         self._teachers = _Untracked(teachers)
         kd = KDSettings.scratch() if kd is None else kd
+        self.kd_settings = kd
+        self.seed = int(seed)  # keys the batch mixing (with the optimizer step)
         self.temperature = float(kd.temperature)
         self.weight_decay = float(weight_decay)
         self.ce_weight = self.add_weight(
@@ -65,6 +74,7 @@ class Distiller(keras.Model):
             trainable=False,
         )
         num_classes = num_classes or student.output_shape[-1]
+        self.num_classes = num_classes
         self._trackers = {
             "loss": keras.metrics.Mean(name="loss"),
             "ce": keras.metrics.Mean(name="ce"),
@@ -75,6 +85,8 @@ class Distiller(keras.Model):
         if self.teachers:
             self._trackers["kd"] = keras.metrics.Mean(name="kd")
             self._trackers["agreement"] = keras.metrics.Mean(name="agreement")
+            if kd.method != "kd":
+                self._trackers[kd.method] = keras.metrics.Mean(name=kd.method)
 
     @property
     def teachers(self):
@@ -92,12 +104,22 @@ class Distiller(keras.Model):
         return tf.stop_gradient(losses.teacher_probabilities(logits, self.temperature))
 
     def _terms(self, images, labels, student_logits, teacher_probs):
-        """Per-example loss terms and metric updates shared by train and test steps."""
+        """Per-example loss terms and metric updates shared by train and test steps.
+
+        ``labels``: class ids, or mixed targets [B, C] on a mixed training batch.
+        """
         ce = losses.cross_entropy(labels, student_logits)
+        labels = losses.class_ids(labels)
         total = self.ce_weight * ce
         if teacher_probs is not None:
             kd = losses.kd_term(teacher_probs, student_logits, self.temperature)
-            total += self.kd_weight * kd
+            method = self.kd_settings.method
+            if method != "kd":
+                term = kd_methods.term(self.kd_settings, teacher_probs, student_logits, labels)
+                self._trackers[method].update_state(term)
+            else:
+                term = kd
+            total += self.kd_weight * term
             self._trackers["kd"].update_state(kd)
             self._trackers["agreement"].update_state(
                 losses.agreement(teacher_probs, student_logits)
@@ -116,6 +138,21 @@ class Distiller(keras.Model):
             return losses.teacher_probabilities(data[2], self.temperature)
         return self._teacher_probs(data[0]) if self.teachers else None
 
+    def _mixed(self, data):
+        """The training batch as teacher and student see it: mixed (kd.mix) or as given."""
+        kd = self.kd_settings
+        if kd.mix == "none" or not self.teachers:
+            return data
+        if len(data) == 3 and data[2] is not None:
+            raise ValueError("kd.mix needs a teacher pass on the mixed batch, not cached logits")
+        seed = tf.stack(
+            [tf.constant(self.seed, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)]
+        )
+        images, targets = mixing.mix_batch(
+            data[0], data[1], self.num_classes, kd.mix, kd.mix_alpha, seed, self.kd_weight > 0
+        )
+        return (images, targets)
+
     def _regularization(self, variables):
         """Weight decay and model-declared losses, divided by the replica count.
 
@@ -131,6 +168,7 @@ class Distiller(keras.Model):
         return tf.add_n(terms) / tf.distribute.get_strategy().num_replicas_in_sync
 
     def train_step(self, data):
+        data = self._mixed(data)
         images, labels = data[0], data[1]
         teacher_probs = self._teacher_probs_for(data)
         variables = self.student.trainable_variables

@@ -34,6 +34,10 @@ class MultiStudentDistiller(Distiller):
             raise ValueError("MultiStudentDistiller needs at least one student")
         num_classes = num_classes or students[0].output_shape[-1]
         super().__init__(students[0], teachers, num_classes=num_classes, **kwargs)
+        if self.kd_settings.method != "kd" or self.kd_settings.mix != "none":
+            raise ValueError(
+                "MultiStudentDistiller trains vanilla KD only (kd.method='kd', no mix)"
+            )
         # ``self.student`` (from Distiller) is students[0]; Keras tracks each model once.
         self.students = students
         trackers = {"loss": keras.metrics.Mean(name="loss")}

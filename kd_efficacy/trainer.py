@@ -65,6 +65,7 @@ def build(ctx, spec, checkpoints, finished):
             kd=KDSettings.from_spec(spec),
             weight_decay=recipe.weight_decay,
             num_classes=info.num_classes,
+            seed=spec["seed"],
         )
         compile_distiller(
             distiller, recipe, dataset.steps_per_epoch, ctx.precision, ctx.jit_compile
