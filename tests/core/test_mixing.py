@@ -119,6 +119,7 @@ def _distiller(teacher):
     return distiller
 
 
+@pytest.mark.slow  # four compiled fits; the short variant: the (seed, step) keying test above
 def test_resumed_training_mixes_as_an_uninterrupted_run():
     """Epoch 2 after restoring (weights + optimizer step) equals epoch 2 of one straight run."""
     images, labels = _batch(32)
