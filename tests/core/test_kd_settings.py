@@ -152,3 +152,13 @@ def test_kd_methods_leaf_builds_each_method_from_gin(tmp_path):
     assert (by_role["dist"].method, by_role["dist"].temperature) == ("dist", 1.0)
     matching = by_role["function_matching"]
     assert (matching.method, matching.mix, matching.ce_weight) == ("kd", "mixup", 0.0)
+
+
+def test_a_variant_whose_third_element_is_not_kd_settings_is_refused():
+    _parsed(
+        ["gin_configs/experiments/kd_methods/digits.gin"],
+        ["VARIANTS = {'dkd': ('last', None, @student/recipe())}"],
+    )
+    with pytest.raises(ConfigError) as error:
+        config_types.check_bindings()
+    assert "(TEACHER_EPOCH, STOP_KD_EPOCH, @scope/kd())" in str(error.value), str(error.value)
