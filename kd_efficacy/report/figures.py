@@ -282,12 +282,13 @@ def methods_ladder(study_dir, name, series, scratch, title):
     for teacher, x in {p[0]: p[1] for pts in series.values() for p in pts if p[1]}.items():
         ax.annotate(
             teacher,
-            (x, 0),
+            (x, 1),
             xycoords=("data", "axes fraction"),
-            xytext=(0, 4),
+            xytext=(0, -4),
             textcoords="offset points",
             fontsize=8,
             ha="center",
+            va="top",
         )
     ax.set_xlabel("teacher trainable parameters")
     ax.set_ylabel("student test accuracy")

@@ -10,11 +10,15 @@ split, and worded "no clear difference" whenever the 95% CI of the difference in
 from kd_efficacy.report import figures, findings, statistics, tables, variants
 
 IMPROVED, WORSE, UNCLEAR = "improved", "worse", "no clear difference"
+UNTESTED = "not testable (too few seeds or no spread)"
 
 
 def step_verdict(rows_larger, rows_smaller):
-    """IMPROVED / WORSE when the paired CI of (larger − smaller) excludes 0, else UNCLEAR."""
+    """IMPROVED / WORSE when the paired CI of (larger − smaller) excludes 0, UNCLEAR when it
+    includes 0, UNTESTED when there is no CI (fewer than 2 seeds, or no spread)."""
     found = statistics.compare(rows_larger, rows_smaller)
+    if found.low is None:
+        return UNTESTED
     if not found.called:
         return UNCLEAR
     return IMPROVED if found.diff > 0 else WORSE

@@ -87,3 +87,9 @@ def test_no_section_without_another_method():
     examples = [rows[0]]
     study = types.SimpleNamespace(directory="/nonexistent", student="s")
     assert method_sections.section(study, rows, examples) is None
+
+
+def test_a_step_without_a_ci_is_not_called_unclear():
+    rows = [r for r in _rows("dkd", "dkd", (0.78, 0.86, 0.86)) if r["seed"] == 0]
+    text = method_sections.keeps_improving(rows, "dkd")
+    assert "(small → mid: not testable (too few seeds or no spread);" in text
