@@ -16,6 +16,12 @@ Design choices that the tests pin:
   pass: a ``tf.cond`` in the one compiled step, so no retrace and every strategy works; the train
   ``kd``/``agreement`` metrics are then not updated (their curves come from the eval passes).
 - Per-example losses are reduced over the global batch (``losses.global_mean``).
+- ``kd.method`` picks the KD term (kd_methods.py: KD, DKD, DIST), always scaled by the KD
+  weight; the ``kd`` metric stays T² KL(teacher ‖ student) whatever the method (the mimicry
+  measure every report compares), the method's own term is logged under its name.
+- ``kd.mix`` mixes each training batch (mixing.py) before teacher and student see it, keyed by
+  (seed, optimizer step) so a resumed run mixes as an uninterrupted one; not while the KD weight
+  is 0 (after ESKD's stop: plain CE on plain images). Evaluation never mixes.
 - Weight decay is an L2 loss whose gradient is wd · w (PyTorch SGD's coupled L2, the KD
   literature's recipe), so it composes with loss scaling under mixed float16.
 """
@@ -23,7 +29,7 @@ Design choices that the tests pin:
 import keras
 import tensorflow as tf
 
-from kd_efficacy import losses
+from kd_efficacy import kd_methods, losses, mixing
 from kd_efficacy.kd_settings import KDSettings
 
 
@@ -45,6 +51,7 @@ class Distiller(keras.Model):
         kd=None,
         weight_decay=0.0,
         num_classes=None,
+        seed=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -53,6 +60,8 @@ class Distiller(keras.Model):
             teacher.trainable = False
         self._teachers = _Untracked(teachers)
         kd = KDSettings.scratch() if kd is None else kd
+        self.kd_settings = kd
+        self.seed = int(seed)  # keys the batch mixing (with the optimizer step)
         self.temperature = float(kd.temperature)
         self.weight_decay = float(weight_decay)
         self.ce_weight = self.add_weight(
@@ -68,7 +77,7 @@ class Distiller(keras.Model):
             trainable=False,
         )
         num_classes = num_classes or student.output_shape[-1]
-        self._num_classes = num_classes
+        self.num_classes = num_classes
         self._trackers = {
             "loss": keras.metrics.Mean(name="loss"),
             "ce": keras.metrics.Mean(name="ce"),
@@ -79,6 +88,8 @@ class Distiller(keras.Model):
         if self.teachers:
             self._trackers["kd"] = keras.metrics.Mean(name="kd")
             self._trackers["agreement"] = keras.metrics.Mean(name="agreement")
+            if kd.method != "kd":
+                self._trackers[kd.method] = keras.metrics.Mean(name=kd.method)
 
     @property
     def teachers(self):
@@ -98,14 +109,22 @@ class Distiller(keras.Model):
     def _terms(self, images, labels, student_logits, teacher_probs, teacher_ran=None):
         """Per-example loss terms and metric updates shared by train and test steps.
 
-        ``teacher_ran`` (a 0/1 scalar, train step only) weights the teacher metrics' update, so a
-        step that skipped the teacher leaves them untouched.
+        ``labels``: class ids, or mixed targets [B, C] on a mixed training batch. ``teacher_ran``
+        (a 0/1 scalar, train step only) weights the teacher metrics' update, so a step that
+        skipped the teacher leaves them untouched.
         """
         ce = losses.cross_entropy(labels, student_logits)
+        labels = losses.class_ids(labels)
         total = self.ce_weight * ce
         if teacher_probs is not None:
             kd = losses.kd_term(teacher_probs, student_logits, self.temperature)
-            total += self.kd_weight * kd
+            method = self.kd_settings.method
+            if method != "kd":
+                term = kd_methods.term(self.kd_settings, teacher_probs, student_logits, labels)
+                self._trackers[method].update_state(term, sample_weight=teacher_ran)
+            else:
+                term = kd
+            total += self.kd_weight * term
             self._trackers["kd"].update_state(kd, sample_weight=teacher_ran)
             self._trackers["agreement"].update_state(
                 losses.agreement(teacher_probs, student_logits), sample_weight=teacher_ran
@@ -138,9 +157,24 @@ class Distiller(keras.Model):
         probs = tf.cond(
             used,
             lambda: self._teacher_probs(images),
-            lambda: tf.zeros([tf.shape(images)[0], self._num_classes], tf.float32),
+            lambda: tf.zeros([tf.shape(images)[0], self.num_classes], tf.float32),
         )
         return probs, tf.cast(used, tf.float32)
+
+    def _mixed(self, data):
+        """The training batch as teacher and student see it: mixed (kd.mix) or as given."""
+        kd = self.kd_settings
+        if kd.mix == "none" or not self.teachers:
+            return data
+        if len(data) == 3 and data[2] is not None:
+            raise ValueError("kd.mix needs a teacher pass on the mixed batch, not cached logits")
+        seed = tf.stack(
+            [tf.constant(self.seed, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)]
+        )
+        images, targets = mixing.mix_batch(
+            data[0], data[1], self.num_classes, kd.mix, kd.mix_alpha, seed, self.kd_weight > 0
+        )
+        return (images, targets)
 
     def _regularization(self, variables):
         """Weight decay and model-declared losses, divided by the replica count.
@@ -157,6 +191,7 @@ class Distiller(keras.Model):
         return tf.add_n(terms) / tf.distribute.get_strategy().num_replicas_in_sync
 
     def train_step(self, data):
+        data = self._mixed(data)
         images, labels = data[0], data[1]
         teacher_probs, teacher_ran = self._train_teacher_probs(data)
         variables = self.student.trainable_variables

@@ -13,10 +13,22 @@ import tensorflow as tf
 
 
 def cross_entropy(labels, logits):
-    """Per-example softmax cross-entropy, in float32 whatever the compute precision."""
+    """Per-example softmax cross-entropy, in float32 whatever the compute precision.
+
+    ``labels``: class ids [B], or targets [B, C] (mixed one-hot labels, mixing.py).
+    """
+    logits, labels = tf.cast(logits, tf.float32), tf.convert_to_tensor(labels)
+    if labels.shape.rank == 2:
+        return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32)
+        labels=tf.cast(labels, tf.int32), logits=logits
     )
+
+
+def class_ids(labels):
+    """Class ids [B] from ids or from [B, C] targets (the dominant class of a mixed target)."""
+    labels = tf.convert_to_tensor(labels)
+    return tf.argmax(labels, -1) if labels.shape.rank == 2 else labels
 
 
 def teacher_probabilities(teacher_logits, temperature):

@@ -43,6 +43,8 @@ class MultiStudentDistiller(keras.Model):
                 raise ValueError("packed members must share their teacher models")
             if member.temperature != first.temperature:
                 raise ValueError("packed members must share the KD temperature")
+            if (member.kd_settings.method, member.kd_settings.mix) != ("kd", "none"):
+                raise ValueError("packed members train vanilla KD only (kd.method='kd', no mix)")
         self.members = members
 
     @property

@@ -92,6 +92,7 @@ def build_pack(ctx, specs, checkpoints, finished):
                 kd=KDSettings.from_spec(member),
                 weight_decay=recipe.weight_decay,
                 num_classes=info.num_classes,
+                seed=member["seed"],
             )
             compile_distiller(
                 distiller, recipe, dataset.steps_per_epoch, ctx.precision, ctx.jit_compile

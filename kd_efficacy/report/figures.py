@@ -251,3 +251,49 @@ def ensembles(study_dir, name, groups, title):
     right.grid(alpha=0.3, axis="y")
     figure.suptitle(title, fontsize=10)
     return _save(figure, study_dir, name)
+
+
+def methods_ladder(study_dir, name, series, scratch, title):
+    """Student accuracy against teacher params, one line per KD method, scratch as a band.
+
+    ``series``: {method label: [(teacher name, params, student Summary)]}, teachers by size.
+    Methods are nudged apart along x (a few percent, on the log axis) so whiskers do not overlap.
+    """
+    figure, axes = _figure(1, 1, width=7.0, height=4.6)
+    ax = axes[0][0]
+    all_params = sorted({p[1] for points in series.values() for p in points if p[1]})
+    count = len(series)
+    for i, (label, points) in enumerate(series.items()):
+        shown = [p for p in points if p[1]]
+        nudge = 1.0 + 0.04 * (i - (count - 1) / 2)
+        xs = [p[1] * nudge for p in shown]
+        ys = [p[2].mean for p in shown]
+        ax.errorbar(
+            xs,
+            ys,
+            yerr=_whiskers([p[2] for p in shown]),
+            marker="o",
+            capsize=3,
+            label=label,
+            color=f"C{i}",
+        )
+    _scratch_band(ax, scratch)
+    _params_axis(ax, all_params)
+    for teacher, x in {p[0]: p[1] for pts in series.values() for p in pts if p[1]}.items():
+        ax.annotate(
+            teacher,
+            (x, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, -4),
+            textcoords="offset points",
+            fontsize=8,
+            ha="center",
+            va="top",
+        )
+    ax.set_xlabel("teacher trainable parameters")
+    ax.set_ylabel("student test accuracy")
+    ax.set_title(f"mean over seeds, whiskers: {CI}", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    figure.suptitle(title, fontsize=10)
+    return _save(figure, study_dir, name)

@@ -6,7 +6,15 @@ Each section is (heading, markdown body): a table, the sentences generated from 
 
 import re
 
-from kd_efficacy.report import figures, findings, histories, paper, tables, variants
+from kd_efficacy.report import (
+    figures,
+    findings,
+    histories,
+    method_sections,
+    paper,
+    tables,
+    variants,
+)
 
 HEADERS = {
     "params": "trainable params",
@@ -34,7 +42,8 @@ def _image(path, alt):
 
 
 def _distilled_roles(rows):
-    """Distilled roles in reading order (full KD, ESKD, early teachers), one example row each."""
+    """Distilled roles in reading order (full KD, ESKD, early teachers, other KD methods), one
+    example row each."""
     examples = {}
     for row in rows:
         if row["role"] not in ("teacher", "scratch") and row.get("teacher"):
@@ -235,6 +244,7 @@ def sections(study):
     found = [_teachers(rows)]
     if examples:
         found.append(_capacity_gap(study, rows, examples))
+        found.append(method_sections.section(study, rows, examples))
         found.append(_curves(study, rows, examples))
         found.append(_eskd(study, rows, examples))
         found.append(_early_teachers(study, rows, examples))

@@ -29,6 +29,7 @@ COLUMNS = (
     "teacher_val_accuracy",  # the snapshot the student used, on the validation split
     "teacher_test_accuracy",  # ... and on the test split (reporting only)
     "stop_kd_epoch",
+    "kd_method",  # 'kd' (vanilla), 'dkd', 'dist'; '+mixup' / '+cutmix' on mixed batches
     "seed",
     "status",
     "test_accuracy",  # final model on the test split
@@ -72,6 +73,16 @@ def teacher_val_accuracy(teacher_dir, epoch):
         return result.get("best", {}).get("val_accuracy")
     rows = _metrics(teacher_dir)
     return next((r.get("val_accuracy") for r in rows if r["epoch"] == int(epoch)), None)
+
+
+def kd_method(planned):
+    """The KD method of a planned run: 'kd', 'dkd', 'dist', with '+mixup' when mixing.
+
+    Read from ``planned.json``'s KD settings; one written before methods existed is 'kd'.
+    """
+    kd = planned.get("kd") or {}
+    mix = kd.get("mix", "none")
+    return kd.get("method", "kd") + ("" if mix == "none" else f"+{mix}")
 
 
 def _last_with(rows, key):
@@ -124,6 +135,7 @@ def rows(study_dir, order=None):
             ),
             "teacher_test_accuracy": result.get("teacher_test_accuracy"),
             "stop_kd_epoch": p["stop_kd_epoch"],
+            "kd_method": kd_method(p) if teachers else None,
             "seed": p["seed"],
             "status": run_status,
             "test_accuracy": test.get("accuracy"),

@@ -5,7 +5,9 @@ seed that needs it), and named *variants* of how a student learns from a teacher
 
     variants = {'kd': ('last', None), 'eskd': ('last', 8), 'early_teacher': (5, None)}
 
-maps a variant name to (TEACHER_EPOCH, STOP_KD_EPOCH). Teachers keep snapshots of exactly the
+maps a variant name to (TEACHER_EPOCH, STOP_KD_EPOCH); a third element, a KD settings value
+(``@dkd/kd()``), makes a variant a KD method of its own (gin_configs/runs/kd_methods.gin), with
+the study's ``kd`` for the others. Teachers keep snapshots of exactly the
 numbered teacher epochs the variants use, so early-stopped teachers cost no extra training.
 The student trained from scratch (role 'scratch') is the baseline for every variant.
 
@@ -21,6 +23,7 @@ from kd_efficacy import kd_settings, pretrained
 from kd_efficacy import teachers as teacher_runs
 from kd_efficacy.config_types import Described, NonNegativeInt, PositiveInt, distinct
 from kd_efficacy.errors import ConfigError
+from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.report import study_report
 from kd_efficacy.studies import plan
 from kd_efficacy.studies.plan import PlannedRun
@@ -33,8 +36,15 @@ Teachers = Annotated[
     Described("a list of model names, or a dict from teacher names to model names or sources"),
 ]
 Variants = Annotated[
-    dict[str, tuple[TeacherEpoch, PositiveInt | None]],
-    Described("a dict from variant names to (TEACHER_EPOCH, STOP_KD_EPOCH) pairs"),
+    dict[
+        str,
+        tuple[TeacherEpoch, PositiveInt | None]
+        | tuple[TeacherEpoch, PositiveInt | None, KDSettings],
+    ],
+    Described(
+        "a dict from variant names to (TEACHER_EPOCH, STOP_KD_EPOCH) pairs, or triples "
+        "(TEACHER_EPOCH, STOP_KD_EPOCH, @scope/kd())"
+    ),
 ]
 
 
@@ -63,11 +73,11 @@ def grid_plan(
         raise ConfigError("the study needs at least one seed (SEEDS)")
     teacher_recipe = teacher_recipe or recipe
     sources = dict(teachers) if isinstance(teachers, dict) else {t: t for t in teachers}
-    numbered = sorted({str(e) for e, _ in variants.values() if isinstance(e, int)})
+    numbered = sorted({str(v[0]) for v in variants.values() if isinstance(v[0], int)})
     for teacher, source in sources.items():
         if pretrained.is_source(source) and numbered:
             raise teacher_runs.no_trajectory(f"{teacher!r} ({source})", numbered[0])
-    snapshot_epochs = tuple(sorted({e for e, _ in variants.values() if isinstance(e, int)}))
+    snapshot_epochs = tuple(sorted({v[0] for v in variants.values() if isinstance(v[0], int)}))
     bad = [e for e in snapshot_epochs if e > teacher_recipe.epochs]
     if bad:
         several = len(bad) > 1
@@ -100,7 +110,8 @@ def grid_plan(
                 recipe=recipe,
             )
         )
-    for variant, (teacher_epoch, stop_kd_epoch) in variants.items():
+    for variant, (teacher_epoch, stop_kd_epoch, *own_kd) in variants.items():
+        variant_kd = own_kd[0] if own_kd else kd
         for teacher in sources:
             for seed in seeds:
                 runs.append(
@@ -113,7 +124,7 @@ def grid_plan(
                         teachers=(f"teacher/{teacher}_s{teacher_seed}",),
                         teacher_epoch=str(teacher_epoch),
                         stop_kd_epoch=stop_kd_epoch,
-                        kd=kd,
+                        kd=variant_kd,
                     )
                 )
     return runs

@@ -103,3 +103,62 @@ def test_spec_keys_stay_flat_and_hashes_unchanged():
     assert run_dir.spec_hash(spec) == "36ab44be626ddae4"
     train = tasks.train_spec("resnet8", Recipe(epochs=3), 1, (1,))
     assert run_dir.spec_hash(train) == "7bac550c2784b544"
+
+
+def test_method_fields_enter_the_spec_only_for_their_method():
+    vanilla = _distill_spec(KDSettings(4, 0.1, 0.9, method="kd", mix="none"))
+    assert run_dir.spec_hash(vanilla) == "36ab44be626ddae4"  # the default method: same hash
+    dkd = _distill_spec(KDSettings(4, 1.0, 1.0, method="dkd"))
+    assert (dkd["method"], dkd["dkd_alpha"], dkd["dkd_beta"]) == ("dkd", 1.0, 8.0)
+    assert "dist_beta" not in dkd and "mix" not in dkd
+    mixed = _distill_spec(KDSettings(1, 0.0, 1.0, mix="cutmix", mix_alpha=0.5))
+    assert (mixed["mix"], mixed["mix_alpha"]) == ("cutmix", 0.5) and "method" not in mixed
+    for kd in (KDSettings(4, 1.0, 1.0, method="dist", dist_gamma=2.0), KDSettings(mix="mixup")):
+        assert KDSettings.from_spec(_distill_spec(kd)) == kd
+    hashes = {run_dir.spec_hash(_distill_spec(KDSettings(method=m))) for m in ("kd", "dkd", "dist")}
+    assert len(hashes) == 3
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"dkd_beta": 4.0}, "kd.dkd_beta = 4.0 is set but kd.method = 'kd'"),
+        ({"method": "dkd", "dist_gamma": 2.0}, "kd.dist_gamma = 2.0 is set but kd.method = 'dkd'"),
+        ({"mix_alpha": 0.2}, "kd.mix_alpha = 0.2 is set but kd.method = 'kd', kd.mix = 'none'"),
+        ({"method": "dkd", "mix": "mixup"}, "kd.method = 'dkd' cannot train on mixed images"),
+        ({"method": "crd"}, "kd.method = 'crd': expected 'kd', 'dkd' or 'dist'"),
+        ({"mix": "cutout"}, "kd.mix = 'cutout': expected 'none', 'mixup' or 'cutmix'"),
+    ],
+)
+def test_settings_a_method_never_uses_are_refused(fields, message):
+    with pytest.raises(ConfigError) as error:
+        KDSettings(**fields)
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_kd_methods_leaf_builds_each_method_from_gin(tmp_path):
+    """Each variant of the study gets its own scoped settings (runs/kd_methods.gin)."""
+    from kd_efficacy import experiment
+
+    _parsed(["gin_configs/experiments/kd_methods/digits.gin"])
+    ready = experiment.run(plan_only=True, model_dir=str(tmp_path))
+    by_role = {r.role: r.kd for r in ready.runs if r.teachers}
+    assert by_role["kd"] == by_role["eskd"] == DEFAULT
+    assert (by_role["dkd"].method, by_role["dkd"].dkd_beta, by_role["dkd"].ce_weight) == (
+        "dkd",
+        8.0,
+        1.0,
+    )
+    assert (by_role["dist"].method, by_role["dist"].temperature) == ("dist", 1.0)
+    matching = by_role["function_matching"]
+    assert (matching.method, matching.mix, matching.ce_weight) == ("kd", "mixup", 0.0)
+
+
+def test_a_variant_whose_third_element_is_not_kd_settings_is_refused():
+    _parsed(
+        ["gin_configs/experiments/kd_methods/digits.gin"],
+        ["VARIANTS = {'dkd': ('last', None, @student/recipe())}"],
+    )
+    with pytest.raises(ConfigError) as error:
+        config_types.check_bindings()
+    assert "(TEACHER_EPOCH, STOP_KD_EPOCH, @scope/kd())" in str(error.value), str(error.value)

@@ -159,7 +159,7 @@ def test_imagenet_grid_report_places_the_papers_numbers_beside_ours(tmp_path):
 
 COLUMNS = (
     "run,role,model,params,teacher,teacher_params,teacher_epoch,teacher_val_accuracy,"
-    "teacher_test_accuracy,stop_kd_epoch,seed,status,test_accuracy,val_accuracy,best_epoch,"
+    "teacher_test_accuracy,stop_kd_epoch,kd_method,seed,status,test_accuracy,val_accuracy,best_epoch,"
     "best_val_accuracy,train_kd,val_kd,test_kd,test_agreement,train_seconds,reason"
 )
 
