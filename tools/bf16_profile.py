@@ -153,22 +153,22 @@ def _student_step(policy, model_name, batch):
     return step, infer
 
 
+def _op_counts(graph):
+    """Op types in ``graph`` and, recursively, in the function bodies it calls (the model's
+    forward and backward live in nested functions of the traced step)."""
+    total = collections.Counter(op.type for op in graph.get_operations())
+    for fn in graph._functions.values():
+        if hasattr(fn, "graph"):
+            total += _op_counts(fn.graph)
+    return total
+
+
 def casts_section(model_name, batch):
     """Cast ops in the traced training step (forward + backward + update) per policy."""
     out = {}
     for policy in POLICIES:
         step, _ = _student_step(policy, model_name, batch)
-        graph = step.get_concrete_function().graph
-        ops = collections.Counter(op.type for op in graph.get_operations())
-
-        def count(g):
-            # The model's forward/backward live in nested function bodies of the traced step.
-            total = collections.Counter(op.type for op in g.get_operations())
-            for fn in g._functions.values():
-                total += count(fn.graph) if hasattr(fn, "graph") else collections.Counter()
-            return total
-
-        ops = count(graph)
+        ops = _op_counts(step.get_concrete_function().graph)
         out[policy] = {
             "Cast": ops["Cast"],
             "Conv2D": ops["Conv2D"],
