@@ -32,3 +32,39 @@ def mirrored_cpus():
     all-reduce; every in-process test that needs two replicas shares this one.
     """
     return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
+
+
+@pytest.fixture(scope="session")
+def resumable_clean(tmp_path_factory):
+    """A ``RESUMABLE_RUN`` teacher never stopped, run once through the CLI: the reference every
+    stopped-and-resumed run of it (SIGKILL in test_run_e2e, SIGTERM in test_preemption) must end
+    bit-identical to."""
+    from kd_testing import RESUMABLE_RUN, TEACHER_GIN, assert_cli_ok, assert_run_contract, run_cli
+
+    directory = tmp_path_factory.mktemp("resumable") / "clean"
+    assert_cli_ok(run_cli(TEACHER_GIN, RESUMABLE_RUN, directory, timeout=600))
+    assert_run_contract(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def early_stopping_study(tmp_path_factory):
+    """One tiny early-stopping study (5 runs: teacher, its epoch-1 snapshot's student, KD, ESKD
+    stopped at 1, scratch), run once per session; its readers (the study test, the report tests)
+    only read it."""
+    from kd_testing import assert_study_contract, run_experiment
+
+    directory = tmp_path_factory.mktemp("report") / "es"
+    run_experiment(
+        ["gin_configs/experiments/early_stopping/digits.gin"],
+        [
+            "STUDENT = 'resnet8'",
+            "TEACHERS = ['resnet8']",
+            "TEACHER_EPOCHS = [1]",
+            "STOP_KD_EPOCHS = [1]",
+            "SEEDS = [0]",
+        ],
+        directory,
+    )
+    assert_study_contract(directory)
+    return directory

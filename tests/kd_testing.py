@@ -44,7 +44,8 @@ TINY_RUN = [
 ]
 TINY_STUDY = ["TEACHERS = ['resnet8']", "STUDENT = 'resnet8'", "SEEDS = [0]"]
 # A teacher run long enough to be stopped after its first checkpoint and resumed, deterministic so
-# the resumed run can be compared bit for bit with one never stopped (e2e kill, preemption tests).
+# the resumed run can be compared bit for bit with one never stopped (e2e kill, preemption tests;
+# that one, ``resumable_clean`` in conftest.py, is run once per session).
 RESUMABLE_RUN = [
     "EPOCHS = 4",
     "GLOBAL_BATCH_SIZE = 32",
@@ -52,6 +53,7 @@ RESUMABLE_RUN = [
     "MODEL = 'resnet8'",
     "experiment.deterministic = True",
     "recipe.train_set_metrics = False",
+    "SNAPSHOT_EPOCHS = [1, 3]",  # a requested snapshot before and after a stop must match too
 ]
 KD_ONLY = "VARIANTS = {'kd': ('last', None)}"  # capacity_gap: teacher, scratch and kd only
 

@@ -85,11 +85,9 @@ def test_distill_from_teacher_epoch_and_rerun_is_noop(teacher_dir, tmp_path):
     assert os.path.getmtime(student / "result.json") == mtime
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, resumable_clean):
     """SIGKILL mid-training, restart: same final weights as a run never interrupted."""
-    binds = RESUMABLE_RUN
-    clean = tmp_path / "clean"
-    assert_cli_ok(run_cli(TEACHER_GIN, binds, clean))
+    binds, clean = RESUMABLE_RUN, resumable_clean
     killed = tmp_path / "killed"
     proc = start_cli(TEACHER_GIN, binds, killed)
     deadline = time.time() + 240

@@ -1,9 +1,9 @@
 """Fault injection (tools/chaos.py): a study killed with SIGKILL and restarted, again and again,
 ends bit-identical to an uninterrupted run and loses no complete run.
 
-The short variant (a 3-run study whose ESKD student is killed just before and just after its stop
-epoch) runs in CI; the long ones, one per study, are ``pytest -m slow`` (README "Reliability"
-records a longer run's figures).
+The short variant (a 3-run study whose ESKD student is killed once, just after its stop epoch: the
+resume must know KD has stopped) runs in CI; the kill on both sides of the stop epoch and the long
+ones, one per study, are ``pytest -m slow`` (README "Reliability" records a longer run's figures).
 """
 
 import os
@@ -23,6 +23,15 @@ def _check(figures, kills, double_starts=0):
         assert_study_contract(os.path.join(figures["workdir"], study))
 
 
+def test_an_eskd_run_killed_after_its_stop_epoch(tmp_path):
+    figures = chaos.chaos(kills=0, seed=1, size="ci", workdir=str(tmp_path), eskd="after")
+    assert [e["placed"] for e in figures["events"]] == [
+        "eskd/resnet8/resnet8_s0 after its stop epoch"
+    ]
+    _check(figures, kills=0)
+
+
+@pytest.mark.slow  # four study processes; CI: the single kill above
 def test_an_eskd_run_killed_on_both_sides_of_its_stop_epoch(tmp_path):
     figures = chaos.chaos(kills=0, seed=1, size="ci", workdir=str(tmp_path), eskd="both")
     assert [e["placed"] for e in figures["events"]] == [

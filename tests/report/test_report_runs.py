@@ -1,7 +1,8 @@
 """Reports from tiny real runs: figures, mimicry metrics, TensorBoard scalars and HParams, rebuild.
 
 One early-stopping study (digits, 2 epochs, 128 examples, batch 32; one teacher, one seed, one
-early teacher snapshot, one ESKD point: 5 runs) is shared by every test of this module.
+early teacher snapshot, one ESKD point: 5 runs) is shared by every test of this module, and by the
+study test of tests/studies/test_studies.py (``early_stopping_study`` in conftest.py).
 """
 
 import glob
@@ -10,7 +11,6 @@ import shutil
 
 import pytest
 import tensorflow as tf
-from kd_testing import assert_study_contract, run_experiment
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from kd_efficacy import atomic_io, hparams_logging, run_dir
@@ -31,21 +31,8 @@ FIGURES = (
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("report") / "es"
-    run_experiment(
-        ["gin_configs/experiments/early_stopping/digits.gin"],
-        [
-            "STUDENT = 'resnet8'",
-            "TEACHERS = ['resnet8']",
-            "TEACHER_EPOCHS = [1]",
-            "STOP_KD_EPOCHS = [1]",
-            "SEEDS = [0]",
-        ],
-        directory,
-    )
-    assert_study_contract(directory)
-    return directory
+def study(early_stopping_study):  # conftest.py: shared with tests/studies/test_studies.py
+    return early_stopping_study
 
 
 def _events(directory):
