@@ -53,6 +53,7 @@ def _check(results, roles):
         assert result["model"]["num_classes"] == 2
 
 
+@pytest.mark.slow
 def test_capacity_gap_imagenet_runs_at_smoke_scale(tmp_path):
     folder = _image_folder(tmp_path / "images")
     gin_file = os.path.join(EXPERIMENTS, "capacity_gap", "imagenet_resnet18.gin")

@@ -162,6 +162,7 @@ def test_keras_still_makes_the_calls_the_fix_handles():
         )
 
 
+@pytest.mark.slow
 def test_plain_strategy_still_fails_without_the_fix(tmp_path):
     """When this fails, Keras fixed #20585 upstream: delete the fix and its use."""
     results = _run_cluster(tmp_path, tmp_path / "run", {"KD_TEST_WITHOUT_FIX": "1"})

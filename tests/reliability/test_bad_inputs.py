@@ -254,15 +254,50 @@ def _launch(item, root, fresh_root):
     return run_cli(args=item.args(root, fresh), env=env, timeout=600), fresh
 
 
+# Cases whose check goes through the same code path as a CI case beside them (another type of
+# the one gin type check, another gin parse error, ...): they run under `pytest -m slow`, since
+# each is a subprocess paying TensorFlow's import.
+SLOW_CASES = {
+    "gin_unknown_configurable",
+    "gin_undefined_macro",
+    "positional_argument",
+    "int_given_a_float",
+    "float_given_none",
+    "float_given_a_string",
+    "bool_given_an_int",
+    "optional_given_a_string",
+    "list_of_wrong_items",
+    "dict_given_a_list",
+    "duplicate_seeds",
+    "image_folder_without_train",
+    "image_folder_empty_split",
+    "teacher_epoch_not_kept",
+    "teacher_shape_mismatch",
+    "negative_kd_weight",
+    "bad_teacher_epoch",
+    "multi_worker_bad_tf_config",
+}
+
+
+def _selected(session):
+    """The cases this session runs (after `-m` deselection), so only they are launched."""
+    return {
+        item.callspec.params["item"].id
+        for item in session.items
+        if getattr(item, "originalname", "") == "test_bad_input_is_one_clear_line"
+    }
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, request):
     root = str(tmp_path_factory.mktemp("existing"))
     build_world(root)
     before = tree_digest(root)
     fresh_root = str(tmp_path_factory.mktemp("fresh"))
     workers = max(2, min(8, os.cpu_count() or 2))  # about one per core: imports are CPU-bound
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
-    futures = {c.id: pool.submit(_launch, c, root, fresh_root) for c in CASES}
+    selected = _selected(request.session)
+    futures = {c.id: pool.submit(_launch, c, root, fresh_root) for c in CASES if c.id in selected}
     yield {"root": root, "before": before, "futures": futures}
     pool.shutdown(cancel_futures=True)
 
@@ -273,7 +308,15 @@ def test_catalogue_is_large_and_distinct():
     assert len({(c.config, c.bindings, c.model_dir, c.env) for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("item", CASES, ids=[c.id for c in CASES])
+def test_slow_cases_are_catalogue_cases():
+    assert SLOW_CASES.issubset({c.id for c in CASES})
+
+
+@pytest.mark.parametrize(
+    "item",
+    [pytest.param(c, marks=pytest.mark.slow) if c.id in SLOW_CASES else c for c in CASES],
+    ids=[c.id for c in CASES],
+)
 def test_bad_input_is_one_clear_line(world, item):
     done, fresh = world["futures"][item.id].result()
     stderr = done.stderr.strip()

@@ -9,10 +9,13 @@ import shutil
 import pytest
 from kd_testing import (
     CAPACITY_GAP_GIN,
+    RESUMABLE_RUN,
     TEACHER_GIN,
     TINY_STUDY,
+    assert_cli_ok,
     assert_run_contract,
     assert_same_weights,
+    run_cli,
     run_experiment,
 )
 
@@ -125,11 +128,12 @@ def test_unwritable_study_dir_is_refused_before_any_work(tmp_path, monkeypatch):
     assert not (tmp_path / "study").exists()
 
 
-def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
+def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path, resumable_clean):
     """The window between the last epoch's checkpoint and result.json: the rerun trains nothing,
-    writes the same result and snapshot, and drops a killed writer's temporary file."""
-    clean = tmp_path / "clean"
-    result = run_experiment([TEACHER_GIN], RESNET8, clean)
+    writes the same result and snapshot, and drops a killed writer's temporary file. The clean
+    run is the session's shared reference run (tests/conftest.py)."""
+    clean = resumable_clean
+    result = run_dir.read_result(str(clean))
     killed = tmp_path / "killed"
     shutil.copytree(clean, killed)
     for name in ("result.json", "operative_config.gin", "snapshots/last.weights.h5"):
@@ -137,7 +141,7 @@ def test_kill_after_the_last_checkpoint_resumes_to_the_same_result(tmp_path):
     shutil.rmtree(killed / "export")
     (killed / "checkpoints" / ".tmp-killed").mkdir()
     (killed / "checkpoints" / ".tmp-killed" / "ckpt.index").write_bytes(b"half")
-    run_experiment([TEACHER_GIN], RESNET8, killed)
+    assert_cli_ok(run_cli(TEACHER_GIN, RESUMABLE_RUN, killed, timeout=600))
     resumed = assert_run_contract(killed)
     assert resumed["test"] == result["test"] and resumed["last"] == result["last"]
     assert_same_weights(clean / "snapshots/last.weights.h5", killed / "snapshots/last.weights.h5")
