@@ -17,6 +17,7 @@ contract (docs/ARCHITECTURE.md, "Run directory (contract)") is made once:
   (pretrained) teacher has its own, smaller contract: ``assert_imported_contract``.
 - ``assert_study_contract(study_dir)``: the study files, and every planned run's contract.
 - ``assert_same_weights(a, b)``: two Keras ``.weights.h5`` files hold bit-identical arrays.
+- ``last_line(stderr)``: the run's own last stderr line, past TF's native log lines.
 """
 
 import csv
@@ -24,6 +25,7 @@ import glob
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -56,6 +58,19 @@ RESUMABLE_RUN = [
     "SNAPSHOT_EPOCHS = [1, 3]",  # a requested snapshot before and after a stop must match too
 ]
 KD_ONLY = "VARIANTS = {'kd': ('last', None)}"  # capacity_gap: teacher, scratch and kd only
+
+
+# TF's C++ runtime can log after our last line as the process exits (the absl preamble, then
+# glog-style "E0000 00:00:..." records); TF_CPP_MIN_LOG_LEVEL does not silence either.
+_NATIVE_LOG = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:"
+)
+
+
+def last_line(stderr):
+    """The last stderr line that is not TF's native logging ("" when there is none)."""
+    lines = [line for line in stderr.strip().splitlines() if not _NATIVE_LOG.match(line)]
+    return lines[-1] if lines else ""
 
 
 def run_experiment(gin_files, bindings=(), model_dir=None, tiny=True):

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 import pytest
-from kd_testing import TEACHER_GIN, assert_cli_ok, assert_run_contract, run_cli
+from kd_testing import TEACHER_GIN, assert_cli_ok, assert_run_contract, last_line, run_cli
 from PIL import Image
 
 from kd_efficacy import checkpoint, data
@@ -59,7 +59,7 @@ def one_line(done, code, *fragments):
     stderr = done.stderr.strip()
     assert done.returncode == code, f"exit {done.returncode}; stderr tail:\n{stderr[-3000:]}"
     assert "Traceback" not in done.stderr, stderr[-3000:]
-    last = stderr.splitlines()[-1]
+    last = last_line(stderr)
     assert last.startswith("error: "), last
     for fragment in (*fragments, CHECK):
         assert fragment in last, last

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from kd_testing import REPO_ROOT, cli_env
+from kd_testing import REPO_ROOT, cli_env, last_line
 from PIL import Image
 
 from kd_efficacy import data
@@ -80,7 +80,7 @@ def test_check_lists_every_unreadable_file(tmp_path):
     assert "Traceback" not in done.stderr
     listed = done.stdout.strip().splitlines()
     assert [line.split(": ", 1)[0] for line in listed] == [str(p) for p in bad]
-    assert "3 unreadable file(s)" in done.stderr.strip().splitlines()[-1]
+    assert "3 unreadable file(s)" in last_line(done.stderr)
 
 
 def test_check_of_a_clean_dataset_passes(tmp_path, capsys):

@@ -19,7 +19,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from kd_testing import TINY_STUDY, run_cli
+from kd_testing import TINY_STUDY, last_line, run_cli
 
 GIN = {
     "teacher": "quickstart/teacher.gin",
@@ -320,7 +320,7 @@ def test_slow_cases_are_catalogue_cases():
 def test_bad_input_is_one_clear_line(world, item):
     done, fresh = world["futures"][item.id].result()
     stderr = done.stderr.strip()
-    last = stderr.splitlines()[-1] if stderr else ""
+    last = last_line(stderr)
     assert done.returncode == 2, f"exit {done.returncode}; stderr tail:\n{stderr[-3000:]}"
     assert "Traceback" not in done.stderr, stderr[-3000:]
     assert last.startswith("error: "), last

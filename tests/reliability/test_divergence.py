@@ -13,6 +13,7 @@ from kd_testing import (
     TEACHER_GIN,
     TINY_STUDY,
     assert_study_contract,
+    last_line,
     run_cli,
     run_experiment,
 )
@@ -26,7 +27,7 @@ def test_huge_learning_rate_fails_the_run_with_epoch_and_step(tmp_path):
     directory = tmp_path / "diverged"
     bindings = ["BASE_LR = 1e6", "EPOCHS = 2", "recipe.max_train_examples = 256"]
     done = run_cli(TEACHER_GIN, bindings, directory, timeout=600)
-    last = done.stderr.strip().splitlines()[-1]
+    last = last_line(done.stderr)
     assert done.returncode == 3, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert last.startswith("error: run failed:") and "lower BASE_LR" in last, last

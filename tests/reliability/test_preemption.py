@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from kd_testing import RESUMABLE_RUN, TEACHER_GIN, assert_run_contract, start_cli
+from kd_testing import RESUMABLE_RUN, TEACHER_GIN, assert_run_contract, last_line, start_cli
 
 from kd_efficacy import atomic_io, checkpoint
 from kd_efficacy.errors import EXIT_INTERRUPTED, EXIT_PREEMPTED
@@ -39,7 +39,7 @@ def _stop(stopped, sent, code, head):
     assert not (stopped / "result.json").exists(), "the signal came too late to test resuming"
     saved = checkpoint.finished_epochs(stopped / "checkpoints")
     assert saved >= 1
-    line = stderr.strip().splitlines()[-1]
+    line = last_line(stderr)
     expected = rf"{head} in epoch (\d); rerun the same command to resume from epoch "
     match = re.fullmatch(expected + str(saved + 1), line)
     assert match and int(match.group(1)) in (saved, saved + 1), line  # in the save, or after it

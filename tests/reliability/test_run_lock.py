@@ -25,6 +25,7 @@ from kd_testing import (
     assert_study_contract,
     cli_command,
     cli_env,
+    last_line,
 )
 
 from kd_efficacy import atomic_io, run_dir, run_lock
@@ -165,7 +166,7 @@ def test_the_cli_refuses_a_run_another_process_holds(tmp_path):
     finally:
         lease.release()
     assert rc == EXIT_LOCKED, err[-3000:]
-    last = err.strip().splitlines()[-1]
+    last = last_line(err)
     assert last == f"error: {Held(str(model_dir), lease.record)}", last
     assert "Traceback" not in err
     assert not (model_dir / "run.json").exists() and not (model_dir / "checkpoints").exists()
@@ -178,7 +179,7 @@ def test_two_starts_of_one_run_train_it_once(tmp_path):
     results = _start_together([command, command])
     assert sorted(rc for rc, _, _ in results) == [0, EXIT_LOCKED], results
     refused = next(err for rc, _, err in results if rc == EXIT_LOCKED)
-    last = refused.strip().splitlines()[-1]
+    last = last_line(refused)
     assert last.startswith(f"error: {model_dir} is being trained by pid ") and " since " in last
     assert "Traceback" not in refused
     assert_run_contract(model_dir)  # complete, trained once (2 epochs), no live lease
