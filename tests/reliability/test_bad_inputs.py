@@ -4,7 +4,9 @@ Each case runs ``python -m kd_efficacy.run`` with gin files, bindings and flags,
 status 2 after one line on stderr, ``error: ...``, that names the problem and the fix, with no
 traceback; no existing directory may change, and a fresh --model_dir must be left as it was
 (absent), so the corrected command can use it. All cases are launched up front, about one per
-core (each subprocess pays ~4 s of CPU for TensorFlow's import), while the tests read outcomes.
+core, while the tests read outcomes; through tests/preloaded_cli.py, each a fresh process forked
+after TensorFlow's import (~5 s of CPU a case otherwise: 229 s for 42 cases against 32 s, measured
+side by side on the 2-core machine), so the whole catalogue runs in CI.
 
 Not covered here: a global batch that does not split over the replicas needs several devices
 (tests/distribute/test_mirrored.py checks ``check_batch``).
@@ -17,9 +19,10 @@ import json
 import os
 
 import numpy as np
+import preloaded_cli
 import pytest
 import tensorflow as tf
-from kd_testing import TINY_STUDY, last_line, run_cli
+from kd_testing import TINY_STUDY, last_line
 
 GIN = {
     "teacher": "quickstart/teacher.gin",
@@ -247,36 +250,9 @@ def tree_digest(root):
     return digest.hexdigest()
 
 
-def _launch(item, root, fresh_root):
-    fresh = os.path.join(fresh_root, item.id)
+def _command(item, root, fresh):
     # No GPU, so that the GPU-only errors fire on any CI machine.
-    env = {"CUDA_VISIBLE_DEVICES": "", **dict(item.env)}
-    return run_cli(args=item.args(root, fresh), env=env, timeout=600), fresh
-
-
-# Cases whose check goes through the same code path as a CI case beside them (another type of
-# the one gin type check, another gin parse error, ...): they run under `pytest -m slow`, since
-# each is a subprocess paying TensorFlow's import.
-SLOW_CASES = {
-    "gin_unknown_configurable",
-    "gin_undefined_macro",
-    "positional_argument",
-    "int_given_a_float",
-    "float_given_none",
-    "float_given_a_string",
-    "bool_given_an_int",
-    "optional_given_a_string",
-    "list_of_wrong_items",
-    "dict_given_a_list",
-    "duplicate_seeds",
-    "image_folder_without_train",
-    "image_folder_empty_split",
-    "teacher_epoch_not_kept",
-    "teacher_shape_mismatch",
-    "negative_kd_weight",
-    "bad_teacher_epoch",
-    "multi_worker_bad_tf_config",
-}
+    return item.args(root, fresh), {"CUDA_VISIBLE_DEVICES": "", **dict(item.env)}
 
 
 def _selected(session):
@@ -294,12 +270,14 @@ def world(tmp_path_factory, request):
     build_world(root)
     before = tree_digest(root)
     fresh_root = str(tmp_path_factory.mktemp("fresh"))
-    workers = max(2, min(8, os.cpu_count() or 2))  # about one per core: imports are CPU-bound
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
-    selected = _selected(request.session)
-    futures = {c.id: pool.submit(_launch, c, root, fresh_root) for c in CASES if c.id in selected}
-    yield {"root": root, "before": before, "futures": futures}
-    pool.shutdown(cancel_futures=True)
+    workers = max(2, min(8, os.cpu_count() or 2))  # about one per core
+    cases = [c for c in CASES if c.id in _selected(request.session)]
+    fresh = {c.id: os.path.join(fresh_root, c.id) for c in cases}
+    launched = preloaded_cli.run_all(
+        [_command(c, root, fresh[c.id]) for c in cases], jobs=workers, timeout=600
+    )
+    futures = {c.id: future for c, future in zip(cases, launched)}
+    yield {"root": root, "before": before, "futures": futures, "fresh": fresh}
 
 
 def test_catalogue_is_large_and_distinct():
@@ -308,17 +286,9 @@ def test_catalogue_is_large_and_distinct():
     assert len({(c.config, c.bindings, c.model_dir, c.env) for c in CASES}) == len(CASES)
 
 
-def test_slow_cases_are_catalogue_cases():
-    assert SLOW_CASES.issubset({c.id for c in CASES})
-
-
-@pytest.mark.parametrize(
-    "item",
-    [pytest.param(c, marks=pytest.mark.slow) if c.id in SLOW_CASES else c for c in CASES],
-    ids=[c.id for c in CASES],
-)
+@pytest.mark.parametrize("item", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_clear_line(world, item):
-    done, fresh = world["futures"][item.id].result()
+    done, fresh = world["futures"][item.id].result(), world["fresh"][item.id]
     stderr = done.stderr.strip()
     last = last_line(stderr)
     assert done.returncode == 2, f"exit {done.returncode}; stderr tail:\n{stderr[-3000:]}"
