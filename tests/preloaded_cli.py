@@ -4,7 +4,8 @@ A refused command (a bad input, tests/reliability/test_bad_inputs.py) spends ~5 
 TensorFlow and Keras and well under a second on its own check, so a catalogue of them launched as
 separate ``python -m kd_efficacy.run`` processes is mostly imports. Here one server process
 imports the entry point and everything a run imports, then forks one child per command; the child
-sets its environment, working directory, argv and stdout/stderr and calls the same
+sets its environment, argv and stdout/stderr (its working directory is the server's, the
+checkout, where ``run_cli`` runs too) and calls the same
 ``run.entry_point()`` the module's ``__main__`` calls, so it is a fresh process (nothing it does
 reaches the server or another command) that starts where ``python -m`` would be after its imports.
 
@@ -13,6 +14,10 @@ initialises TF's runtime (thread pools, devices) itself, as a new process does; 
 has run ops, and a fork of it would inherit a live runtime. The server is single-threaded (a
 child forked beside a writing thread could inherit a held lock).
 
+Limit: what TensorFlow reads once at its import (TF_CPP_MIN_LOG_LEVEL) has the server's value
+(``cli_env()``'s); a command's own environment applies to everything read later (TF_CONFIG, and
+CUDA_VISIBLE_DEVICES, which TensorFlow reads when it first lists devices, in the child).
+
 Protocol: the client writes one JSON list of commands to the server's stdin ({"argv", "env",
 "out", "err", "timeout"}); the server keeps up to ``jobs`` children running and prints
 ``{"index", "code"}`` per command as each ends (a timed-out child is killed: code -9).
@@ -20,6 +25,7 @@ Protocol: the client writes one JSON list of commands to the server's stdin ({"a
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -104,8 +110,10 @@ def run_all(commands, jobs=2, timeout=300):
     requests, futures = [], []
     for i, (args, env) in enumerate(commands):
         out, err = (os.path.join(scratch, f"{i}.{name}") for name in ("out", "err"))
-        requests.append({"argv": list(args), "env": cli_env(**(env or {})), "out": out, "err": err})
-        requests[-1]["timeout"] = timeout
+        env = cli_env(**(env or {}))
+        requests.append(
+            {"argv": list(args), "env": env, "out": out, "err": err, "timeout": timeout}
+        )
         futures.append(Future())
     server = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), str(jobs)],
@@ -127,6 +135,7 @@ def run_all(commands, jobs=2, timeout=300):
                 result = subprocess.CompletedProcess(argv, done["code"], out.read(), err.read())
             futures[done["index"]].set_result(result)
         server.wait()
+        shutil.rmtree(scratch, ignore_errors=True)  # every finished command's output is read
         for future in futures:  # the server died before finishing these
             if not future.done():
                 future.set_exception(
