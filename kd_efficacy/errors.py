@@ -63,6 +63,11 @@ class PlanReady(Exception):  # noqa: N818 (a signal, not an error)
         self.specs = specs
 
 
+class HelperDone(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by ``execute_plan`` in a study's helper process (studies/parallel_runs.py) once no
+    run is left to it: the helper exits 0 without writing the study's report."""
+
+
 def exit_in_one_line(message, code):
     """Prints ``message`` as one line on stderr and exits with ``code``: how every command of the
     package stops short (``kd_efficacy.run``, ``kd_efficacy.data.check``)."""

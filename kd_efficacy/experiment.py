@@ -37,6 +37,7 @@ _NOT_IDENTITY = (
     "run_lock.lease_seconds",
     "run_lock.heartbeat_seconds",
     "packing.enabled",  # packed runs are bit-identical to separate ones (studies/packing.py)
+    "parallel_runs.processes",  # so are runs trained beside others (studies/parallel_runs.py)
 )
 
 

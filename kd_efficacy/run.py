@@ -25,6 +25,7 @@ from kd_efficacy.errors import (
     EXIT_RUN_FAILED,
     ConfigError,
     DataReadError,
+    HelperDone,
     RunFailed,
     RunLocked,
     exit_in_one_line,
@@ -88,6 +89,8 @@ def main(argv):
         with preemption.stop_on_sigterm():
             result = _run(argv)
         _check_study(result)
+    except HelperDone:  # a study's helper process: its study's own process reports
+        return
     except RunLocked as e:  # a double start: the other process trains this run
         exit_in_one_line(f"error: {e}", EXIT_LOCKED)
     except ConfigError as e:
@@ -126,10 +129,21 @@ def _run(argv):
         raise ConfigError("no --gin_file given; e.g. --gin_file=gin_configs/quickstart/teacher.gin")
     parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
     from kd_efficacy import experiment
+    from kd_efficacy.studies import parallel_runs
+
+    parallel_runs.set_command(_own_flags())
 
     with gin_errors.as_config_errors():
         kwargs = {"model_dir": FLAGS.model_dir} if FLAGS.model_dir else {}
         return experiment.run(**kwargs)
+
+
+def _own_flags():
+    """This command's flags, as a study's helper processes are started with them."""
+    argv = [f"--gin_file={f}" for f in FLAGS.gin_file]
+    argv += [f"--gin_bindings={b}" for b in FLAGS.gin_bindings]
+    argv += [f"--model_dir={FLAGS.model_dir}"] if FLAGS.model_dir else []
+    return [*argv, f"--verbosity={FLAGS.verbosity}"]
 
 
 def _check_study(result):

@@ -57,6 +57,7 @@ SUMMARY_CSV = "summary.csv"
 ENSEMBLES_CSV = "ensembles.csv"  # the ensemble study's ensembles
 REPORT_MD = "report.md"
 FIGURES_DIR = "figures"
+HELPER_LOGS_DIR = "helper_logs"  # studies/parallel_runs.py: helper_<k>.log, one per helper
 # The study's own TensorBoard run: `tensorboard --logdir <study_dir>` shows it beside every run's
 # logs/. Its event files end in a suffix each, so each kind is replaced without touching the other.
 STUDY_LOGS_DIR = "logs"

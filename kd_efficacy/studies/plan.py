@@ -7,7 +7,8 @@ complete, skipping complete ones, so a killed study restarts where it stopped. A
 action goes to ``study_log.jsonl``; ``study_report`` then writes ``summary.csv`` and the report.
 Several processes may execute one study at once: each run's lease (run_lock.py) lets exactly
 one train it, the others go on with other runs and wait for it, so each ends with the whole
-study complete and writes the same report.
+study complete and writes the same report. ``parallel_runs.processes`` has the study's command
+start such processes itself (studies/parallel_runs.py); those helpers write no report.
 """
 
 import dataclasses
@@ -27,11 +28,11 @@ from kd_efficacy import (
     tasks,
     teachers,
 )
-from kd_efficacy.errors import ConfigError, PlanReady
+from kd_efficacy.errors import ConfigError, HelperDone, PlanReady
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
 from kd_efficacy.run_dir import STUDY_LOG, run_path
-from kd_efficacy.studies import packing
+from kd_efficacy.studies import packing, parallel_runs
 from kd_efficacy.studies.study_progress import StudyProgress
 
 _POLL_SECONDS = (0.5, 10.0)  # first and longest wait for runs another process trains
@@ -147,12 +148,27 @@ def execute_plan(ctx, runs, only_run=None):
         raise PlanReady(runs, specs)
     for run in runs:  # refuse a foreign run directory before any training starts
         run_dir.check_same(run_path(study_dir, run.name), specs[run.name])
-    if ctx.is_chief:
+    to_train = [
+        r for r in runs if not run_dir.is_complete(run_path(study_dir, r.name), specs[r.name])
+    ]
+    helper_count = parallel_runs.helper_count(ctx, len(to_train))
+    helper = parallel_runs.is_helper()
+    if ctx.is_chief and not helper:  # a helper writes no study-level file
         for run in runs:
             run_dir.write_planned(run_path(study_dir, run.name), run)
         hparams_logging.log_study_config(study_dir, planned_hparams(runs, specs))
     log_path = os.path.join(study_dir, STUDY_LOG)
-    _run_all(ctx, runs, specs, only_run, log_path)
+    helpers = parallel_runs.Helpers(study_dir, helper_count) if helper_count else None
+    try:
+        _run_all(ctx, runs, specs, only_run, log_path)
+    except BaseException:  # Ctrl-C, preemption, a failed write: the helpers stop and save too
+        if helpers is not None:
+            helpers.stop()
+        raise
+    if helpers is not None:
+        helpers.wait()
+    if helper:
+        raise HelperDone()
     return [(run, run_dir.read_result(run_path(study_dir, run.name))) for run in runs]
 
 

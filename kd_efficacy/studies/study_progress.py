@@ -25,6 +25,7 @@ class StudyProgress:
         self._left = len(names)
         self._started = {}  # run name -> monotonic start time
         self._trained_seconds = []
+        self._held = set()  # runs seen held by another process: complete later means done there
 
     def start(self, name, finished_epochs):
         self._started[name] = time.monotonic()
@@ -34,6 +35,7 @@ class StudyProgress:
     def held(self, name):
         """Another process holds the run's lease: it is retried later, not counted as ended."""
         self._started.pop(name, None)
+        self._held.add(name)
         self._print(name, "held by another process; trying again later")
 
     def ended(self, name, action, directory):
@@ -45,6 +47,8 @@ class StudyProgress:
         if action == "trained":
             self._trained_seconds.append(seconds)
             text = f"done in {_duration(seconds)}{_accuracy(run_dir.read_result(directory))}"
+        elif action == "skipped" and name in self._held:
+            text = f"done by another process{_accuracy(run_dir.read_result(directory))}"
         else:
             text = _ENDINGS.get(action, action)
             if action == "failed" and seconds is not None:

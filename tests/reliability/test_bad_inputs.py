@@ -96,6 +96,8 @@ CASES = [
          "TEACHERS = ['resnet8', 'resnet8']; STUDENT = 'resnet8'; SEEDS = [0]",
          "TEACHERS = ['resnet8', 'resnet8'] (capacity_gap.teachers) lists 'resnet8' twice",
          "give each value once in TEACHERS"),
+    Case("parallel_runs_zero", "capacity_gap", f"{SMALL_STUDY}; parallel_runs.processes = 0",
+         "parallel_runs.processes = 0", ">= 1"),
     Case("duplicate_seeds", "early_stopping", "SEEDS = [0, 1, 0]", "lists 0 twice",
          "give each value once in SEEDS"),
     # models

@@ -190,7 +190,11 @@ STUDY_BINDINGS = [*TINY_RUN, *TINY_STUDY, KD_ONLY, "recipe.train_set_metrics = F
 
 @pytest.mark.parametrize(
     "teachers",
-    [["resnet8"], pytest.param(["resnet8", "resnet14"], marks=pytest.mark.slow)],
+    # Slow, both: tests/studies/test_parallel_runs.py splits a study between two processes in CI.
+    [
+        pytest.param(["resnet8"], marks=pytest.mark.slow),
+        pytest.param(["resnet8", "resnet14"], marks=pytest.mark.slow),
+    ],
     ids=["3_runs", "5_runs"],
 )
 def test_two_processes_on_one_study_split_its_runs(tmp_path, teachers):

@@ -1,0 +1,113 @@
+"""Several processes of one study on one CPU host, started by the study's own command.
+
+``parallel_runs.processes = N`` (default 1): once the plan is checked, the study's process
+starts N - 1 helper processes running the same command (same argv, working directory and
+environment, plus ``HELPER_ENV``) and trains beside them. They split the runs through the runs'
+leases (run_lock.py), as separate starts of one study do (plan.py): no run is trained twice, a
+student waits for its teacher wherever that trains, a helper that dies leaves a stale lease the
+others take over. A helper writes no study-level file (planned.json, the HParams config, the
+report) and exits when no run is left; the study's process waits for its helpers, then reports.
+
+Each process keeps TensorFlow's default thread pools, as a lone study does. On CPU the intra-op
+thread count decides float rounding (one thread instead of two changed every digits result), so
+this keeps every run bit-identical to the same study trained one run at a time (tested).
+
+On a host with a GPU the processes would share one device and each map all its memory, so
+``processes > 1`` is refused there: ``python -m kd_efficacy.launch --launcher=ray`` runs one run
+per GPU. Helpers log to ``<study>/helper_logs/helper_<k>.log``.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import gin
+import tensorflow as tf
+
+from kd_efficacy import distribute, run_dir
+from kd_efficacy.config_types import PositiveInt
+from kd_efficacy.errors import ConfigError
+
+HELPER_ENV = "KD_EFFICACY_STUDY_HELPER"  # set to "1" in a helper's environment
+_STOP_SECONDS = 300  # how long a stopped study waits for a helper to save and exit
+_command = None  # this process's flags (set_command), which its helpers are started with
+
+
+@gin.configurable("parallel_runs")
+def settings(processes: PositiveInt = 1):
+    """How many processes train the study's runs at once (``parallel_runs.processes``)."""
+    return processes
+
+
+def set_command(flags):
+    """Records the command line's flags (``kd_efficacy.run`` does, before the experiment)."""
+    global _command
+    _command = list(flags)
+
+
+def is_helper():
+    """This process is a helper of a study another process of this host started."""
+    return os.environ.get(HELPER_ENV) == "1"
+
+
+def helper_count(ctx, runs_to_train):
+    """How many helpers to start: ``processes - 1``, at most one per run left to train beyond
+    this process's own; 0 for a helper, a single run (``only_run``) or nothing to train."""
+    processes = settings()
+    if processes == 1 or is_helper() or ctx.only_run is not None:
+        return 0
+    if _command is None:
+        raise ConfigError(
+            f"parallel_runs.processes = {processes} starts copies of the command line; run the "
+            "study with python -m kd_efficacy.run, or leave parallel_runs.processes at 1"
+        )
+    if tf.config.list_physical_devices("GPU"):
+        raise ConfigError(
+            f"parallel_runs.processes = {processes} shares this host's CPU between processes and "
+            "would put them all on one GPU; on a GPU host use python -m kd_efficacy.launch "
+            "--launcher=ray (one run per GPU), or leave parallel_runs.processes at 1"
+        )
+    if distribute.is_multi_worker(ctx.strategy):
+        raise ConfigError(
+            f"parallel_runs.processes = {processes} starts processes on this host only; under "
+            "strategy 'multi_worker' leave it at 1"
+        )
+    return max(0, min(processes, runs_to_train) - 1)
+
+
+class Helpers:
+    """The helper processes of one study: started together, waited for or stopped together."""
+
+    def __init__(self, study_dir, count):
+        command = [sys.executable, "-m", "kd_efficacy.run", *_command]
+        logs = os.path.join(study_dir, run_dir.HELPER_LOGS_DIR)
+        os.makedirs(logs, exist_ok=True)
+        env = {**os.environ, HELPER_ENV: "1"}
+        self._procs = []
+        for k in range(1, count + 1):
+            path = os.path.join(logs, f"helper_{k}.log")
+            with open(path, "a") as log:  # the child keeps its own copy of the descriptor
+                proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self._procs.append((proc, path))
+        if count:
+            print(f"[kd_efficacy] {count} helper process(es) share this study; logs in {logs}")
+
+    def wait(self):
+        """Waits for every helper; a helper that failed is named with its log (its runs were
+        taken over or are reported by this process, which ended with the study complete)."""
+        for proc, path in self._procs:
+            code = proc.wait()
+            if code:
+                print(f"[kd_efficacy] a helper exited with status {code}; its log: {path}")
+
+    def stop(self):
+        """Stops live helpers as a preemption does (SIGTERM: each saves and exits, resumable)."""
+        for proc, _ in self._procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, _ in self._procs:
+            try:
+                proc.wait(timeout=_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
