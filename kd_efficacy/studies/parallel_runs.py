@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import gin
 import tensorflow as tf
@@ -31,6 +32,7 @@ from kd_efficacy.errors import ConfigError
 
 HELPER_ENV = "KD_EFFICACY_STUDY_HELPER"  # set to "1" in a helper's environment
 _STOP_SECONDS = 300  # how long a stopped study waits for a helper to save and exit
+_GRACE_SECONDS = 2.0  # ... and, before signalling it, for a helper to exit on its own
 _command = None  # this process's flags (set_command), which its helpers are started with
 
 
@@ -102,7 +104,12 @@ class Helpers:
                 print(f"[kd_efficacy] a helper exited with status {code}; its log: {path}")
 
     def stop(self):
-        """Stops live helpers as a preemption does (SIGTERM: each saves and exits, resumable)."""
+        """Stops live helpers as a preemption does (SIGTERM: each saves and exits, resumable).
+        Helpers that got the same Ctrl-C (they share the terminal's process group) are given a
+        moment to exit on their own first, so that no second signal lands in their exit."""
+        deadline = time.monotonic() + _GRACE_SECONDS
+        while time.monotonic() < deadline and any(p.poll() is None for p, _ in self._procs):
+            time.sleep(0.05)
         for proc, _ in self._procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -7,6 +7,9 @@ many helpers, and the hosts and uses where more than one process is refused.
 """
 
 import json
+import signal
+import subprocess
+import time
 
 import gin
 import pytest
@@ -18,12 +21,14 @@ from kd_testing import (
     TINY_STUDY,
     assert_cli_ok,
     assert_study_contract,
+    last_line,
     run_cli,
+    start_cli,
 )
 
-from kd_efficacy import atomic_io, run_dir
+from kd_efficacy import atomic_io, run_dir, run_lock
 from kd_efficacy.context import RunContext
-from kd_efficacy.errors import ConfigError
+from kd_efficacy.errors import EXIT_PREEMPTED, ConfigError
 from kd_efficacy.studies import parallel_runs
 
 STUDY = [*TINY_RUN, *TINY_STUDY, KD_ONLY, "TEACHERS = ['resnet8', 'resnet14']"]
@@ -99,3 +104,29 @@ def test_more_than_one_process_is_refused_where_it_cannot_work(processes, monkey
     )
     with pytest.raises(ConfigError, match="--launcher=ray"):
         parallel_runs.helper_count(ctx, 9)
+
+
+@pytest.mark.slow  # ~1 min; the stop path is the lone study's (test_preemption) plus stop()
+def test_a_preempted_study_stops_its_helpers_and_the_same_command_resumes(tmp_path):
+    study = tmp_path / "study"
+    bindings = [*STUDY, "EPOCHS = 6", "parallel_runs.processes = 2"]
+    proc = start_cli(CAPACITY_GAP_GIN, bindings, study, stderr=subprocess.PIPE)
+    helper_log = study / run_dir.HELPER_LOGS_DIR / "helper_1.log"
+    deadline = time.time() + 300
+    while time.time() < deadline and ": training" not in _text(helper_log):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=400)
+    assert proc.returncode == EXIT_PREEMPTED, stderr[-3000:]
+    assert "preempted" in last_line(stderr)
+    # The helper was stopped too: it says so last, and no run is left leased to a live process.
+    assert "preempted" in _text(helper_log).strip().splitlines()[-1]
+    runs = [p.parent for p in study.glob(f"{run_dir.RUNS_DIR}/**/{run_dir.PLANNED_JSON}")]
+    assert runs and all(run_lock.holder(r) is None for r in runs)
+    assert not (study / run_dir.REPORT_MD).exists()
+    assert_cli_ok(run_cli(CAPACITY_GAP_GIN, bindings, study, timeout=600))
+    assert_study_contract(study)
+
+
+def _text(path):
+    return path.read_text() if path.exists() else ""
