@@ -96,15 +96,23 @@ def train_stream(
     return stream.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_stream(split: Split, transforms: Transforms, *, batch_size: int) -> tf.data.Dataset:
-    """Every example of ``split`` once, in its fixed order, un-augmented, batched."""
+def eval_stream(
+    split: Split, transforms: Transforms, *, batch_size: int, cache: bool = False
+) -> tf.data.Dataset:
+    """Every example of ``split`` once, in its fixed order, un-augmented, batched.
+
+    ``cache``: keep the decoded batches in memory after the first pass, so later passes (a run
+    evaluates every epoch) skip decoding; the batches are the same tensors either way."""
 
     def prepare(_, payload: tf.Tensor):
         image, label = split.decode(payload)
         return transforms.eval(image), label
 
     stream = split.ordered().map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    stream = stream.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    stream = stream.batch(batch_size)
+    if cache:
+        stream = stream.cache()
+    stream = stream.prefetch(tf.data.AUTOTUNE)
     if stream.cardinality() == tf.data.UNKNOWN_CARDINALITY:
         # Streamed records: state the known length, for Keras progress bars and step counts.
         num_batches = -(-split.num_examples // batch_size)

@@ -91,3 +91,19 @@ def test_eval_is_not_augmented(stack):
     a = stack(_build(seed=0).test)
     b = stack(_build(seed=9, augment="cifar").test)
     np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_small_eval_splits_are_cached_and_give_the_same_batches_every_pass(monkeypatch):
+    """Cached eval streams (``EVAL_CACHE_MAX_BYTES``) replay the uncached stream's batches."""
+    cached = _build()
+    monkeypatch.setattr(data.datasets, "EVAL_CACHE_MAX_BYTES", 0)
+    uncached = _build()
+
+    def is_cached(stream):
+        return "CacheDataset" in repr(stream._input_dataset)  # noqa: SLF001 (prefetch's input)
+
+    for split in ("train_eval", "eval", "test"):
+        a, b = getattr(cached, split), getattr(uncached, split)
+        assert is_cached(a) and not is_cached(b), split
+        first, second, reference = list(a), list(a), list(b)
+        assert _same(first, reference) and _same(second, reference), split
