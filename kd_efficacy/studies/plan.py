@@ -161,12 +161,12 @@ def execute_plan(ctx, runs, only_run=None):
     helpers = parallel_runs.Helpers(study_dir, helper_count) if helper_count else None
     try:
         _run_all(ctx, runs, specs, only_run, log_path)
+        if helpers is not None:
+            helpers.wait()
     except BaseException:  # Ctrl-C, preemption, a failed write: the helpers stop and save too
         if helpers is not None:
             helpers.stop()
         raise
-    if helpers is not None:
-        helpers.wait()
     if helper:
         raise HelperDone()
     return [(run, run_dir.read_result(run_path(study_dir, run.name))) for run in runs]
