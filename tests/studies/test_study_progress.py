@@ -42,3 +42,18 @@ def test_resumed_failed_and_blocked_lines(tmp_path, capsys):
         "[2/3] kd/b: blocked (a teacher it needs did not train); 1 run left, estimate pending"
     )
     assert len(lines) == 3
+
+
+def test_a_run_another_process_held_and_finished_is_done_there(tmp_path, capsys):
+    progress = StudyProgress(["teacher/a", "kd/b"])
+    progress.start("teacher/a", finished_epochs=0)
+    progress.held("teacher/a")
+    progress.ended("teacher/a", "skipped", str(tmp_path))  # complete when seen again
+    progress.ended("kd/b", "skipped", str(tmp_path))  # complete before this process started
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("teacher/a: held by another process; trying again later")
+    assert (
+        lines[2]
+        == "[kd_efficacy] [1/2] teacher/a: done by another process; 1 run left, estimate pending"
+    )
+    assert lines[3].endswith("[2/2] kd/b: skipped (already complete); 0 runs left")
