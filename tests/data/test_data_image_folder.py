@@ -154,6 +154,7 @@ def test_cache_gives_the_per_file_pixels(tmp_path, monkeypatch, fresh_cache, sta
     assert len(fresh_cache) == 1  # memoized: this build reused the first load's pixels
     with monkeypatch.context() as m:
         m.setattr(image_folder, "CACHE_MAX_BYTES", 0)
+        m.setattr(data.datasets, "EVAL_CACHE_MAX_BYTES", 0)  # so each pass reads the files
         per_file = data.build(name, **kwargs)
     for a, b in zip(stack(cached.test), stack(per_file.test), strict=True):
         np.testing.assert_array_equal(a, b)
