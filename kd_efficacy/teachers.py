@@ -7,7 +7,7 @@ imported pretrained model (import_teacher.py), whose only snapshots are 'last' a
 
 import os
 
-from kd_efficacy import import_teacher, models, run_dir
+from kd_efficacy import import_teacher, keras_saving_fix, models, run_dir
 from kd_efficacy.errors import ConfigError
 
 
@@ -76,6 +76,7 @@ def load(teacher_dir, epoch):
             mean=info.get("mean"),
             std=info.get("std"),
         )
+    keras_saving_fix.cache_skipsets()
     teacher.load_weights(
         run_dir.snapshot_path(os.path.join(teacher_dir, run_dir.SNAPSHOTS_DIR), epoch)
     )
