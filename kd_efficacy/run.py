@@ -128,12 +128,15 @@ def _run(argv):
     if not FLAGS.gin_file:
         raise ConfigError("no --gin_file given; e.g. --gin_file=gin_configs/quickstart/teacher.gin")
     parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    from kd_efficacy import experiment
+    from kd_efficacy import experiment, thread_spinning
     from kd_efficacy.studies import parallel_runs
 
     parallel_runs.set_command(_own_flags())
 
     with gin_errors.as_config_errors():
+        if parallel_runs.is_helper() or parallel_runs.settings() > 1:
+            # Before TensorFlow's first op: processes sharing the cores must not spin idle.
+            thread_spinning.disable()
         kwargs = {"model_dir": FLAGS.model_dir} if FLAGS.model_dir else {}
         return experiment.run(**kwargs)
 
