@@ -137,6 +137,7 @@ def _run(argv):
         if parallel_runs.is_helper() or parallel_runs.settings() > 1:
             # Before TensorFlow's first op: processes sharing the cores must not spin idle.
             thread_spinning.disable()
+        parallel_runs.watch_parent()  # a helper stops when its study's process is gone
         kwargs = {"model_dir": FLAGS.model_dir} if FLAGS.model_dir else {}
         return experiment.run(**kwargs)
 

@@ -14,13 +14,16 @@ this keeps every run bit-identical to the same study trained one run at a time (
 
 On a host with a GPU the processes would share one device and each map all its memory, so
 ``processes > 1`` is refused there: ``python -m kd_efficacy.launch --launcher=ray`` runs one run
-per GPU. Helpers log to ``<study>/helper_logs/helper_<k>.log``.
+per GPU. Helpers log to ``<study>/helper_logs/helper_<k>.log``. A helper whose study process
+dies without passing a signal on (SIGKILL, an OOM kill) stops itself within a second, as if
+preempted (``watch_parent``), so no helper outlives its study.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import gin
@@ -31,6 +34,8 @@ from kd_efficacy.config_types import PositiveInt
 from kd_efficacy.errors import ConfigError
 
 HELPER_ENV = "KD_EFFICACY_STUDY_HELPER"  # set to "1" in a helper's environment
+PARENT_ENV = "KD_EFFICACY_STUDY_PARENT"  # the pid of the study's process, in a helper's
+_PARENT_POLL_SECONDS = 1.0
 _STOP_SECONDS = 300  # how long a stopped study waits for a helper to save and exit
 _GRACE_SECONDS = 2.0  # ... and, before signalling it, for a helper to exit on its own
 _command = None  # this process's flags (set_command), which its helpers are started with
@@ -53,12 +58,30 @@ def is_helper():
     return os.environ.get(HELPER_ENV) == "1"
 
 
+def watch_parent():
+    """In a helper: stops it as a preemption does (SIGTERM to itself: it saves and exits,
+    resumable) once the study's process is gone, killed by a signal nobody could pass on. A
+    daemon thread polls the parent pid each second; Linux and macOS alike."""
+    parent = os.environ.get(PARENT_ENV)
+    if not is_helper() or not parent:
+        return None
+
+    def watch():
+        while os.getppid() == int(parent):
+            time.sleep(_PARENT_POLL_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="study-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def helper_count(ctx, runs_to_train):
     """How many helpers to start: ``processes - 1``, at most one per run left to train beyond
     this process's own; 0 for a helper, a single run (``only_run``) or nothing to train."""
     processes = settings()
-    if processes == 1 or is_helper() or ctx.only_run is not None:
-        return 0
+    if processes == 1 or is_helper() or ctx.only_run is not None or runs_to_train < 2:
+        return 0  # nothing to share (a complete study on a GPU host is not refused)
     if _command is None:
         raise ConfigError(
             f"parallel_runs.processes = {processes} starts copies of the command line; run the "
@@ -85,7 +108,7 @@ class Helpers:
         command = [sys.executable, "-m", "kd_efficacy.run", *_command]
         logs = os.path.join(study_dir, run_dir.HELPER_LOGS_DIR)
         os.makedirs(logs, exist_ok=True)
-        env = {**os.environ, HELPER_ENV: "1"}
+        env = {**os.environ, HELPER_ENV: "1", PARENT_ENV: str(os.getpid())}
         self._procs = []
         for k in range(1, count + 1):
             path = os.path.join(logs, f"helper_{k}.log")

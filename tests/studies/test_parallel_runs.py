@@ -9,6 +9,7 @@ many helpers, and the hosts and uses where more than one process is refused.
 import json
 import signal
 import subprocess
+import sys
 import time
 
 import gin
@@ -87,6 +88,7 @@ def test_helper_count_is_processes_minus_one_capped_by_the_runs_to_train(process
     assert parallel_runs.helper_count(ctx, 9) == 2
     assert parallel_runs.helper_count(ctx, 2) == 1  # one run for each process, no idle helper
     assert parallel_runs.helper_count(ctx, 0) == 0  # a complete study starts nobody
+    assert parallel_runs.helper_count(ctx, 1) == 0  # ... nor does one run left
     assert parallel_runs.helper_count(RunContext(model_dir="unused", only_run="a"), 9) == 0
     monkeypatch.setenv(parallel_runs.HELPER_ENV, "1")
     assert parallel_runs.helper_count(ctx, 9) == 0  # a helper starts no helpers of its own
@@ -104,6 +106,7 @@ def test_more_than_one_process_is_refused_where_it_cannot_work(processes, monkey
     )
     with pytest.raises(ConfigError, match="--launcher=ray"):
         parallel_runs.helper_count(ctx, 9)
+    assert parallel_runs.helper_count(ctx, 0) == 0  # nothing to share: nothing refused
 
 
 @pytest.mark.slow  # ~1 min; the stop path is the lone study's (test_preemption) plus stop()
@@ -130,3 +133,44 @@ def test_a_preempted_study_stops_its_helpers_and_the_same_command_resumes(tmp_pa
 
 def _text(path):
     return path.read_text() if path.exists() else ""
+
+
+_HELPER = """
+import sys, time
+from kd_efficacy import preemption
+from kd_efficacy.studies import parallel_runs
+with preemption.stop_on_sigterm():
+    parallel_runs.watch_parent()
+    open(sys.argv[1] + ".ready", "w").close()
+    try:
+        time.sleep(300)
+    except preemption.Preempted as e:
+        open(sys.argv[1], "w").write(str(e))
+"""
+
+_STUDY_PROCESS = """
+import os, subprocess, sys, time
+from kd_efficacy.studies import parallel_runs
+env = {**os.environ, parallel_runs.HELPER_ENV: "1", parallel_runs.PARENT_ENV: str(os.getpid())}
+subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], env=env)
+time.sleep(300)
+"""
+
+
+def test_a_helper_stops_as_preempted_when_its_study_process_is_killed(tmp_path):
+    stopped = tmp_path / "stopped"
+    parent = subprocess.Popen([sys.executable, "-c", _STUDY_PROCESS, _HELPER, str(stopped)])
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (tmp_path / "stopped.ready").exists():
+            time.sleep(0.1)
+        assert (tmp_path / "stopped.ready").exists()
+        assert not stopped.exists()
+        parent.kill()  # SIGKILL: nothing is passed on to the helper
+        parent.wait()
+        deadline = time.time() + 60
+        while time.time() < deadline and not stopped.exists():
+            time.sleep(0.1)
+        assert stopped.read_text() == "received SIGTERM"
+    finally:
+        parent.kill()
