@@ -5,7 +5,7 @@ one process has the cores to itself. The processes of ``parallel_runs.processes 
 processes than cores: their tiny ops leave each one's pools idle between ops most of the time)
 then burn, spinning, the cores the others need. With spinning off, a one-seed slice of the
 digits capacity-gap study (13 runs, 3 processes on 2 cores) took 145-156 s instead of 164-171 s
-(two interleaved pairs, 12-24 % less CPU time), every result bit-identical: spinning decides only
+(two interleaved pairs, 9 and 25 % less CPU time), every result bit-identical: spinning decides only
 how an idle thread waits, never which thread computes what (BENCHMARKS.md, part 7).
 
 TensorFlow 2 has no public setter: ``ConfigProto.experimental.disable_thread_spinning`` is read
