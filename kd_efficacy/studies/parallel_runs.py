@@ -76,11 +76,12 @@ def watch_parent():
     return thread
 
 
-def helper_count(ctx, runs_to_train):
-    """How many helpers to start: ``processes - 1``, at most one per run left to train beyond
-    this process's own; 0 for a helper, a single run (``only_run``) or nothing to train."""
+def helper_count(ctx, fits_to_train):
+    """How many helpers to start: ``processes - 1``, at most one per ``fit`` left to train (a
+    pack of runs is one) beyond this process's own; 0 for a helper, a single run
+    (``only_run``) or fewer than two fits left."""
     processes = settings()
-    if processes == 1 or is_helper() or ctx.only_run is not None or runs_to_train < 2:
+    if processes == 1 or is_helper() or ctx.only_run is not None or fits_to_train < 2:
         return 0  # nothing to share (a complete study on a GPU host is not refused)
     if _command is None:
         raise ConfigError(
@@ -98,7 +99,7 @@ def helper_count(ctx, runs_to_train):
             f"parallel_runs.processes = {processes} starts processes on this host only; under "
             "strategy 'multi_worker' leave it at 1"
         )
-    return max(0, min(processes, runs_to_train) - 1)
+    return max(0, min(processes, fits_to_train) - 1)
 
 
 class Helpers:

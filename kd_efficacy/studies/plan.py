@@ -121,20 +121,32 @@ def planned_hparams(runs, specs):
 
 def _preflight(ctx, runs, specs):
     """Every incomplete run's data, model and teachers checked before anything is written;
-    returns how many runs are incomplete."""
-    cache, model_infos, incomplete = {}, {}, 0
+    returns the incomplete runs' names."""
+    cache, model_infos, incomplete = {}, {}, []
     for run in runs:
         directory = run_path(ctx.model_dir, run.name)
         if run_dir.is_complete(directory, specs[run.name]):
             model_infos[run.name] = teachers.model_info(directory)
             continue
-        incomplete += 1
+        incomplete.append(run.name)
         teacher_models = [(run_path(ctx.model_dir, t), model_infos[t]) for t in run.teachers]
         # An imported teacher's classes are known once it is loaded (a download, maybe): its
         # import is checked then, as the study's first run, before any training.
         info = preflight.check_spec(specs[run.name], ctx.strategy, teacher_models, cache)
         model_infos[run.name] = preflight.model_info(info)
     return incomplete
+
+
+def _fits(ctx, runs, specs, incomplete):
+    """How many ``fit``s the incomplete runs take: a pack (packing.py) is one."""
+    pack_of = packing.groups(ctx, runs, specs)
+    left = set(incomplete)
+    return len(
+        {
+            tuple(r.name for r in pack_of[name] if r.name in left) if name in pack_of else (name,)
+            for name in incomplete
+        }
+    )
 
 
 def execute_plan(ctx, runs, only_run=None):
@@ -146,12 +158,12 @@ def execute_plan(ctx, runs, only_run=None):
             f"only_run {only_run!r} is not in this study; use one of {sorted(specs)} "
             "(tools/sweep.py prints them)"
         )
-    to_train = _preflight(ctx, runs, specs)
+    fits_to_train = _fits(ctx, runs, specs, _preflight(ctx, runs, specs))
     if ctx.plan_only:
         raise PlanReady(runs, specs)
     for run in runs:  # refuse a foreign run directory before any training starts
         run_dir.check_same(run_path(study_dir, run.name), specs[run.name])
-    helper_count = parallel_runs.helper_count(ctx, to_train)
+    helper_count = parallel_runs.helper_count(ctx, fits_to_train)
     helper = parallel_runs.is_helper()
     if ctx.is_chief and not helper:  # a helper writes no study-level file
         for run in runs:

@@ -6,6 +6,7 @@ helper log and no study-level file written twice. Then the decisions of ``helper
 many helpers, and the hosts and uses where more than one process is refused.
 """
 
+import collections
 import json
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from kd_testing import (
 from kd_efficacy import atomic_io, run_dir, run_lock
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import EXIT_PREEMPTED, ConfigError
-from kd_efficacy.studies import parallel_runs
+from kd_efficacy.studies import packing, parallel_runs, plan
 
 STUDY = [*TINY_RUN, *TINY_STUDY, KD_ONLY, "TEACHERS = ['resnet8', 'resnet14']"]
 
@@ -92,6 +93,16 @@ def test_helper_count_is_processes_minus_one_capped_by_the_runs_to_train(process
     assert parallel_runs.helper_count(RunContext(model_dir="unused", only_run="a"), 9) == 0
     monkeypatch.setenv(parallel_runs.HELPER_ENV, "1")
     assert parallel_runs.helper_count(ctx, 9) == 0  # a helper starts no helpers of its own
+
+
+def test_helpers_are_counted_by_fits_a_pack_being_one(monkeypatch):
+    run = collections.namedtuple("Run", "name")
+    a, b, c, d = (run(n) for n in "abcd")
+    monkeypatch.setattr(packing, "groups", lambda ctx, runs, specs: {"b": [b, c], "c": [b, c]})
+    runs = [a, b, c, d]
+    assert plan._fits(None, runs, {}, ["a", "b", "c", "d"]) == 3
+    assert plan._fits(None, runs, {}, ["b", "c"]) == 1  # one pack left: no helper starts
+    assert plan._fits(None, runs, {}, ["c", "d"]) == 2  # a pack's remaining member, one fit
 
 
 def test_more_than_one_process_is_refused_where_it_cannot_work(processes, monkeypatch):
