@@ -137,13 +137,13 @@ def _preflight(ctx, runs, specs):
     return incomplete
 
 
-def _fits(ctx, runs, specs, incomplete):
-    """How many ``fit``s the incomplete runs take: a pack (packing.py) is one."""
-    pack_of = packing.groups(ctx, runs, specs)
+def _fits(packs, incomplete):
+    """How many ``fit``s the incomplete runs take, ``packs`` being ``packing.groups``: a pack's
+    incomplete members are one."""
     left = set(incomplete)
     return len(
         {
-            tuple(r.name for r in pack_of[name] if r.name in left) if name in pack_of else (name,)
+            tuple(r.name for r in packs[name] if r.name in left) if name in packs else (name,)
             for name in incomplete
         }
     )
@@ -158,7 +158,9 @@ def execute_plan(ctx, runs, only_run=None):
             f"only_run {only_run!r} is not in this study; use one of {sorted(specs)} "
             "(tools/sweep.py prints them)"
         )
-    fits_to_train = _fits(ctx, runs, specs, _preflight(ctx, runs, specs))
+    incomplete = _preflight(ctx, runs, specs)
+    packs = packing.groups(ctx, runs, specs) if only_run is None else {}
+    fits_to_train = _fits(packs, incomplete)
     if ctx.plan_only:
         raise PlanReady(runs, specs)
     for run in runs:  # refuse a foreign run directory before any training starts
@@ -172,7 +174,7 @@ def execute_plan(ctx, runs, only_run=None):
     log_path = os.path.join(study_dir, STUDY_LOG)
     helpers = parallel_runs.Helpers(study_dir, helper_count) if helper_count else None
     try:
-        _run_all(ctx, runs, specs, only_run, log_path)
+        _run_all(ctx, runs, specs, packs, only_run, log_path)
         if helpers is not None:
             helpers.wait()
     except BaseException:  # Ctrl-C, preemption, a failed write: the helpers stop and save too
@@ -184,8 +186,9 @@ def execute_plan(ctx, runs, only_run=None):
     return [(run, run_dir.read_result(run_path(study_dir, run.name))) for run in runs]
 
 
-def _run_all(ctx, runs, specs, only_run, log_path):
-    """Runs every run it can, in plan order, then those another process held, polling.
+def _run_all(ctx, runs, specs, packs, only_run, log_path):
+    """Runs every run it can, in plan order, then those another process held, polling; runs of
+    one of ``packs`` (``packing.groups``) train together.
 
     Two processes (or sweep workers) on one study split its runs: a run whose lease another live
     process holds (run_lock.py) is left for later, a student waits for a teacher being trained
@@ -194,7 +197,6 @@ def _run_all(ctx, runs, specs, only_run, log_path):
     actions, held, pending = {}, set(), list(runs)
     names = [only_run] if only_run is not None else [run.name for run in runs]
     progress = StudyProgress(names, enabled=ctx.is_chief)
-    packs = packing.groups(ctx, runs, specs) if only_run is None else {}
     alone = set()  # runs a pack left to train on their own (see packed_runs.py)
     delay = _POLL_SECONDS[0]
 

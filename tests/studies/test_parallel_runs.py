@@ -31,7 +31,7 @@ from kd_testing import (
 from kd_efficacy import atomic_io, run_dir, run_lock
 from kd_efficacy.context import RunContext
 from kd_efficacy.errors import EXIT_PREEMPTED, ConfigError
-from kd_efficacy.studies import packing, parallel_runs, plan
+from kd_efficacy.studies import parallel_runs, plan
 
 STUDY = [*TINY_RUN, *TINY_STUDY, KD_ONLY, "TEACHERS = ['resnet8', 'resnet14']"]
 
@@ -95,14 +95,13 @@ def test_helper_count_is_processes_minus_one_capped_by_the_runs_to_train(process
     assert parallel_runs.helper_count(ctx, 9) == 0  # a helper starts no helpers of its own
 
 
-def test_helpers_are_counted_by_fits_a_pack_being_one(monkeypatch):
+def test_helpers_are_counted_by_fits_a_pack_being_one():
     run = collections.namedtuple("Run", "name")
-    a, b, c, d = (run(n) for n in "abcd")
-    monkeypatch.setattr(packing, "groups", lambda ctx, runs, specs: {"b": [b, c], "c": [b, c]})
-    runs = [a, b, c, d]
-    assert plan._fits(None, runs, {}, ["a", "b", "c", "d"]) == 3
-    assert plan._fits(None, runs, {}, ["b", "c"]) == 1  # one pack left: no helper starts
-    assert plan._fits(None, runs, {}, ["c", "d"]) == 2  # a pack's remaining member, one fit
+    b, c = run("b"), run("c")
+    packs = {"b": [b, c], "c": [b, c]}  # packing.groups' shape: b and c train in one fit
+    assert plan._fits(packs, ["a", "b", "c", "d"]) == 3
+    assert plan._fits(packs, ["b", "c"]) == 1  # one pack left: no helper starts
+    assert plan._fits(packs, ["c", "d"]) == 2  # a pack's remaining member, one fit
 
 
 def test_more_than_one_process_is_refused_where_it_cannot_work(processes, monkeypatch):
