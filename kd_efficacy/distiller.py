@@ -29,7 +29,7 @@ Design choices that the tests pin:
 import keras
 import tensorflow as tf
 
-from kd_efficacy import kd_methods, losses, mixing
+from kd_efficacy import eval_groups, kd_methods, losses, mixing
 from kd_efficacy.kd_settings import KDSettings
 
 
@@ -42,6 +42,8 @@ class _Untracked:
 
 class Distiller(keras.Model):
     """Student + frozen teachers; ``call`` returns the student's logits."""
+
+    eval_chunk = None  # eval elements are groups of batches of this size (eval_groups.py)
 
     def __init__(
         self,
@@ -143,6 +145,14 @@ class Distiller(keras.Model):
             return losses.teacher_probabilities(data[2], self.temperature)
         return self._teacher_probs(data[0]) if self.teachers else None
 
+    def _teacher_logits_for(self, data):
+        """Teacher logits (a list for several teachers; None without): cached or computed."""
+        if len(data) == 3 and data[2] is not None:
+            return data[2]
+        if not self.teachers:
+            return None
+        return [tf.stop_gradient(t(data[0], training=False)) for t in self.teachers]
+
     def _train_teacher_probs(self, data):
         """(teacher probabilities, 1.0/0.0 whether a teacher pass ran, or None) for a train step.
 
@@ -205,7 +215,28 @@ class Distiller(keras.Model):
         return {name: tracker.result() for name, tracker in self._trackers.items()}
 
     def test_step(self, data):
-        images, labels = data[0], data[1]
-        student_logits = self.student(images, training=False)
-        self._terms(images, labels, student_logits, self._teacher_probs_for(data))
+        student_logits = self.student(data[0], training=False)
+        self._eval_terms(data, [(self, student_logits)])
         return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def _eval_terms(self, data, members):
+        """Metric updates of an eval element for each (Distiller, its student's logits) in
+        ``members`` (sharing this one's teachers). With ``eval_chunk`` set the element is a group
+        of eval batches (eval_groups.py): the updates then run batch by batch, on the slices."""
+        images, labels = data[0], data[1]
+        if self.eval_chunk is None:
+            teacher_probs = self._teacher_probs_for(data)
+            for member, logits in members:
+                member._terms(images, labels, logits, teacher_probs)
+            return
+        teacher_logits = self._teacher_logits_for(data)
+
+        def chunk(start, stop):
+            probs = None
+            if teacher_logits is not None:
+                sliced = tf.nest.map_structure(lambda t: t[start:stop], teacher_logits)
+                probs = losses.teacher_probabilities(sliced, self.temperature)
+            for member, logits in members:
+                member._terms(images[start:stop], labels[start:stop], logits[start:stop], probs)
+
+        eval_groups.each_chunk(tf.shape(images)[0], self.eval_chunk, chunk)

@@ -81,11 +81,9 @@ class MultiStudentDistiller(keras.Model):
         return self._logs()
 
     def test_step(self, data):
-        images, labels = data[0], data[1]
-        teacher_probs = self.members[0]._teacher_probs_for(data)
-        for member in self.members:
-            student_logits = member.student(images, training=False)
-            member._terms(images, labels, student_logits, teacher_probs)
+        # Distiller.test_step, member by member, the teacher's logits shared.
+        logits = [(m, m.student(data[0], training=False)) for m in self.members]
+        self.members[0]._eval_terms(data, logits)
         return self._logs()
 
 

@@ -15,6 +15,7 @@ from kd_efficacy import (
     checkpoint,
     data,
     distribute,
+    eval_groups,
     learning_rate,
     mimicry,
     models,
@@ -84,6 +85,10 @@ def build_pack(ctx, specs, checkpoints, finished):
         if loaded:  # eval streams carry the teachers' cached logits (teacher_logits.py)
             snapshots = [(d, t["epoch"]) for d, t in zip(teacher_dirs, spec["teachers"])]
             dataset = teacher_logits.attach(dataset, loaded, snapshots, recipe)
+        # Small images: eval passes in groups of batches, one forward call each (same metrics).
+        dataset, eval_chunk = eval_groups.regroup(
+            dataset, recipe.global_batch_size, ctx.strategy.num_replicas_in_sync
+        )
         distillers = []
         for member, student, member_checkpoints in zip(specs, students, checkpoints):
             distiller = Distiller(
@@ -94,6 +99,7 @@ def build_pack(ctx, specs, checkpoints, finished):
                 num_classes=info.num_classes,
                 seed=member["seed"],
             )
+            distiller.eval_chunk = eval_chunk
             compile_distiller(
                 distiller, recipe, dataset.steps_per_epoch, ctx.precision, ctx.jit_compile
             )
