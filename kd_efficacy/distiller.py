@@ -22,6 +22,9 @@ Design choices that the tests pin:
 - ``kd.mix`` mixes each training batch (mixing.py) before teacher and student see it, keyed by
   (seed, optimizer step) so a resumed run mixes as an uninterrupted one; not while the KD weight
   is 0 (after ESKD's stop: plain CE on plain images). Evaluation never mixes.
+- ``eval_chunk`` (set by the trainer where eval_groups.py groups small images' eval batches):
+  the test step's forward pass takes a whole group, its metric updates run batch by batch, so
+  every metric is the ungrouped pass's, bit for bit.
 - Weight decay is an L2 loss whose gradient is wd · w (PyTorch SGD's coupled L2, the KD
   literature's recipe), so it composes with loss scaling under mixed float16.
 """
