@@ -54,8 +54,8 @@ class EpochExtras:
     ``teacher_accuracy``: {'val': ..., 'test': ...} or None for a run without teachers.
     """
 
-    def __init__(self, distiller, train_eval, logs_dir, teacher_accuracy=None, eval_epochs=None):
-        self.distiller = distiller
+    def __init__(self, evaluate, train_eval, logs_dir, teacher_accuracy=None, eval_epochs=None):
+        self.evaluate = evaluate  # stream -> the Distiller's metrics (trainer.Built.evaluate)
         self.train_eval = train_eval  # None: train-set metrics are off for this recipe
         self.logs_dir = logs_dir
         self.teacher_accuracy = teacher_accuracy
@@ -66,7 +66,7 @@ class EpochExtras:
         row = {}
         due = self.eval_epochs is None or epoch + 1 in self.eval_epochs
         if self.train_eval is not None and due:
-            clean = self.distiller.evaluate(self.train_eval, verbose=0, return_dict=True)
+            clean = self.evaluate(self.train_eval)
             row = {f"train_eval_{k}": float(v) for k, v in clean.items()}
             self._scalars(TRAIN_EVAL_LOGS, epoch, {k: float(v) for k, v in clean.items()})
         if self.teacher_accuracy is not None:

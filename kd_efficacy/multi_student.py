@@ -87,6 +87,37 @@ class MultiStudentDistiller(keras.Model):
         return self._logs()
 
 
+class SharedEvaluation:
+    """A pack's evaluation passes, each once for all members: member i's metrics over a stream
+    come from one ``evaluate`` of the pack (its compiled test step, which fit's validation
+    traced already), not from member i's own pass. Each member's metrics are its own Distiller's
+    ops on its own weights, so they equal a separate pass's bit for bit; a pass is reused only
+    while no member's weights, step or loss weights have changed."""
+
+    def __init__(self, multi):
+        self.multi = multi
+        self._key, self._results = None, None
+
+    def _state(self):
+        return tuple(
+            (
+                int(m.optimizer.iterations.numpy()),
+                float(m.kd_weight.numpy()),
+                float(m.ce_weight.numpy()),
+            )
+            for m in self.multi.members
+        )
+
+    def member_metrics(self, index, stream):
+        """Member ``index``'s metrics over ``stream``, as ``member.evaluate(stream)`` gives them."""
+        key = (id(stream), self._state())
+        if key != self._key:
+            self._results = self.multi.evaluate(stream, verbose=0, return_dict=True)
+            self._key = key
+        member, mine = self.multi.members[index], prefix(index)
+        return {name: self._results[mine + name] for name in member._trackers}
+
+
 def compile_pack(multi, jit_compile=False, steps_per_execution=1):
     """Compiles the pack over its (already compiled, optimizer-built) members. Keras wants an
     optimizer; member 0's is passed, built already, so no slot is made twice and none unused."""

@@ -22,6 +22,7 @@ checkpoints are then at different epochs train apart).
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import time
@@ -112,14 +113,19 @@ def _fit_pack(ctxs, specs, finished, outcomes, indices):
     checkpoint_dirs = [tasks.run_paths(c.model_dir)["checkpoints"] for c in ctxs]
     built = trainer.build_pack(ctxs[0], specs, checkpoint_dirs, finished)
     paths = [tasks.run_paths(c.model_dir) for c in ctxs]
+    multi = multi_student.compile_pack(
+        multi_student.MultiStudentDistiller([b.distiller for b in built]), ctxs[0].jit_compile
+    )
+    # Train-set and test passes once for all members, through the pack's compiled test step.
+    shared = multi_student.SharedEvaluation(multi)
+    built = [
+        dataclasses.replace(b, pack_index=i, pack_evaluation=shared) for i, b in enumerate(built)
+    ]
     per_member, eval_epochs = [], []
     for ctx, spec, b, p in zip(ctxs, specs, built, paths):
         fit_callbacks, epochs = tasks.prepare_fit(ctx, spec, b, p)
         per_member.append(fit_callbacks)
         eval_epochs.append(epochs)
-    multi = multi_student.compile_pack(
-        multi_student.MultiStudentDistiller([b.distiller for b in built]), ctxs[0].jit_compile
-    )
     first, recipe = built[0], built[0].recipe
     # An interrupt names the first member; every member resumes from the same epoch.
     progress.run_started(ctxs[0].model_dir, checkpoint_dirs[0])

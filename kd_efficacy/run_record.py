@@ -13,7 +13,7 @@ from kd_efficacy import atomic_io, export, hardware, hparams_logging, models, ru
 def record(ctx, spec, built, paths, out_dir, started):
     """Evaluates the final model on test, exports it and writes the complete result."""
     info, recipe = built.dataset.info, built.recipe
-    test = built.distiller.evaluate(built.dataset.test, verbose=0, return_dict=True)
+    test = built.evaluate(built.dataset.test)
     history = atomic_io.read_json_lines(paths["metrics"])
     accuracy = built.teacher_accuracy
     fields = {

@@ -239,16 +239,7 @@ def prepare_fit(ctx, spec, built, paths):
     teacher_names = [teachers.model_info(d)["name"] for d in built.teacher_dirs]
     hparams_logging.log_hparams(paths["logs"], spec, teacher_names, directory)
     eval_epochs = _eval_epochs(built.recipe, spec)
-    fit_callbacks = _callbacks(
-        built.distiller,
-        spec,
-        paths,
-        built.dataset,
-        history,
-        ctx,
-        built.teacher_accuracy,
-        eval_epochs,
-    )
+    fit_callbacks = _callbacks(built, spec, paths, history, ctx, eval_epochs)
     return fit_callbacks, eval_epochs
 
 
@@ -284,12 +275,12 @@ def _eval_epochs(recipe, spec):
     return recipe.eval_epochs(always)
 
 
-def _callbacks(distiller, spec, paths, dataset, history, ctx, teacher_accuracy, eval_epochs):
+def _callbacks(built, spec, paths, history, ctx, eval_epochs):
     recipe = spec["recipe"]
     # Train-set terms and the teacher's accuracy per epoch, to metrics.jsonl and TensorBoard.
-    train_eval = dataset.train_eval if recipe["train_set_metrics"] else None
+    train_eval = built.dataset.train_eval if recipe["train_set_metrics"] else None
     epoch_extras = mimicry.EpochExtras(
-        distiller, train_eval, paths["logs"], teacher_accuracy, eval_epochs
+        built.evaluate, train_eval, paths["logs"], built.teacher_accuracy, eval_epochs
     )
     best_so_far = max((row.get("val_accuracy", -np.inf) for row in history), default=-np.inf)
     chosen = [

@@ -38,6 +38,15 @@ class Built:
     finished: int  # epochs the restored checkpoint holds: fit's initial epoch
     # The teachers' own accuracy on both splits (validation for choosing, test for reporting).
     teacher_accuracy: dict | None
+    # A packed run's member index and its pack's SharedEvaluation (packed_runs.py); else None.
+    pack_index: int | None = None
+    pack_evaluation: object = None
+
+    def evaluate(self, stream):
+        """The Distiller's metrics over ``stream``: its own pass, or its pack's shared one."""
+        if self.pack_evaluation is not None:
+            return self.pack_evaluation.member_metrics(self.pack_index, stream)
+        return self.distiller.evaluate(stream, verbose=0, return_dict=True)
 
 
 def build(ctx, spec, checkpoints, finished):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kd_efficacy import atomic_io, checkpoint, multi_student, packed_runs, run_dir, tasks
+from kd_efficacy import atomic_io, checkpoint, export, multi_student, packed_runs, run_dir, tasks
 from kd_efficacy.context import RunContext
 from kd_efficacy.kd_settings import KDSettings
 from kd_efficacy.recipe import Recipe
@@ -74,7 +74,7 @@ def _without_times(row):
 
 def _outputs(saved_model_dir, images):
     loaded = tf.saved_model.load(saved_model_dir)  # held: its variables die with it
-    return np.asarray(loaded.serve(images))
+    return np.asarray(loaded.serve(images)[export.LOGITS])
 
 
 def _assert_same_run(a, b, rng):
