@@ -27,8 +27,15 @@ def _tiny_model(shape=(6, 6, 3), classes=3):
     return keras.Model(inputs, x)
 
 
+def _normalized_model(shape=(6, 6, 3), classes=3):
+    inputs = keras.Input(shape, name="images")
+    x = keras.layers.BatchNormalization(name="bn")(inputs)  # non-trainable statistics too
+    x = keras.layers.Dense(classes, name="logits")(keras.layers.Flatten()(x))
+    return keras.Model(inputs, x)
+
+
 def test_export_serves_named_outputs_and_writes_class_names_for_both_formats(tmp_path):
-    student = _tiny_model()
+    student = _normalized_model()
     images = np.random.default_rng(0).uniform(size=(4, 6, 6, 3)).astype("float32")
     directory = str(tmp_path / "export")
     error = export.export_student(student, directory, images, NAMES, tflite=True)
@@ -42,6 +49,11 @@ def test_export_serves_named_outputs_and_writes_class_names_for_both_formats(tmp
     expected = {"logits": logits, "probabilities": tf.nn.softmax(logits).numpy()}
 
     loaded = tf.saved_model.load(os.path.join(directory, run_dir.SAVED_MODEL))
+    for collection in ("variables", "trainable_variables", "non_trainable_variables"):
+        ours, reloaded = getattr(student, collection), getattr(loaded, collection)
+        assert len(reloaded) == len(ours) > 0, collection
+        for mine, theirs in zip(ours, reloaded):
+            np.testing.assert_array_equal(theirs.numpy(), np.asarray(mine))
     signature = loaded.signatures["serving_default"]
     assert set(signature.structured_outputs) == set(expected)  # no "output_0"
     for served in (loaded.serve(images), signature(images=tf.constant(images))):
